@@ -1,0 +1,665 @@
+package dev.llmembedder.encoder;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtProvider;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns texts into L2-normalised embeddings ({@code float[dim]}) with a BERT-like model exported to ONNX: a
+ * HuggingFace tokenizer (DJL), an ONNX Runtime session, then {@link Pooling} and normalisation. Scores between
+ * embeddings are plain dot products (= cosine similarity).
+ *
+ * <p><b>Instructions.</b> {@link #encodeQueries} and {@link #encodeKeys} prepend the model's instruction for the
+ * given {@link Task} (see {@link InstructionSet}); {@link #encode} takes an explicit prefix.
+ *
+ * <p><b>Batching.</b> Any number of texts may be passed. They are tokenized, sorted by token length, cut into
+ * batches of at most {@link Builder#batchSize(int)} texts padded only to the longest text of their batch, and the
+ * embeddings come back in input order.
+ *
+ * <p><b>Truncation.</b> Each text is cut to a maximum number of <em>tokens</em> (special tokens included): by
+ * default 512 for keys (capped at the model's limit) and the model's limit for queries.
+ *
+ * <p><b>Thread-safety.</b> Thread-safe: one encoder is meant to be shared by all threads. Tokenization runs
+ * concurrently; model runs are serialised, since each uses all of its intra-op threads.
+ *
+ * <p>Holds native memory (the ONNX session and the tokenizer): {@link #close()} it.
+ */
+public final class Encoder implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Encoder.class);
+  /** The default limit for keys, in tokens (LLM-Embedder's and BGE's passage length). */
+  public static final int DEFAULT_KEY_MAX_TOKENS = 512;
+  private static final Set<String> FED_INPUTS = Set.of("input_ids", "attention_mask", "token_type_ids");
+
+  private final String modelName;
+  private final OrtEnvironment env;
+  private final OrtSession session;
+  private final TokenizerModel tokenizer;
+  private final Pooling pooling;
+  private final InstructionSet instructions;
+  private final int maxTokens;
+  private final int batchSize;
+  private final Device device;
+  private final boolean feedsTokenTypes;
+  private final String outputName;
+  private final int dimension;
+  private final ReentrantLock runLock = new ReentrantLock();
+  private final Cache<QueryKey, float[]> queryCache;
+  private volatile boolean closed;
+
+  private record QueryKey(String text, String instruction, int maxTokens) {}
+
+  private Encoder(Builder b, ModelFiles files) {
+    this.modelName = files.name;
+    this.pooling = files.pooling;
+    this.instructions = files.instructions;
+    this.batchSize = b.batchSize;
+    this.env = OrtEnvironment.getEnvironment();
+    this.tokenizer = TokenizerModel.load(files.tokenizerJson, files.tokenizerSource);
+    OrtSession s = null;
+    try {
+      this.device = resolveDevice(b.device);
+      s = openSession(files, b, device);
+      Set<String> inputs = s.getInputNames();
+      for (String required : List.of("input_ids", "attention_mask")) {
+        if (!inputs.contains(required)) {
+          throw new IllegalArgumentException("model " + files.modelSource + " has inputs " + inputs
+              + " but no '" + required + "': expected a BERT-like encoder exported by HuggingFace Optimum");
+        }
+      }
+      for (String input : inputs) {
+        if (!FED_INPUTS.contains(input)) {
+          throw new IllegalArgumentException("model " + files.modelSource + " has input '" + input
+              + "', which an encoder is not fed (inputs: " + inputs + "); expected a BERT-like encoder taking "
+              + FED_INPUTS);
+        }
+      }
+      this.feedsTokenTypes = inputs.contains("token_type_ids");
+      this.outputName = pickOutput(s, files.modelSource);
+      this.session = s;
+      this.maxTokens = b.maxTokens > 0 ? b.maxTokens : files.maxTokens;
+      this.dimension = probe(files);
+    } catch (RuntimeException e) {
+      closeQuietly(s);
+      tokenizer.close();
+      throw e;
+    }
+    this.queryCache = b.queryCacheSize > 0
+        ? Caffeine.newBuilder().maximumSize(b.queryCacheSize).build()
+        : null;
+    LOG.info("Loaded {} on {} (dim {}, {} pooling, max {} tokens, instructions {})",
+        modelName, device, dimension, pooling, maxTokens, instructions.name());
+  }
+
+  /** A builder for an encoder; start with a {@link ModelPreset} or a model directory. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Shorthand for {@code builder().preset(preset).build()}. */
+  public static Encoder load(ModelPreset preset) {
+    return builder().preset(preset).build();
+  }
+
+  /**
+   * Encodes one query with the model's query instruction for {@code task}, truncated to {@link #maxTokens()}.
+   * Results are cached (see {@link Builder#queryCacheSize(long)}); the caller gets its own copy.
+   *
+   * @return {@code float[dimension()]}, L2-normalised
+   * @throws IllegalArgumentException if {@code query} is null or only whitespace
+   */
+  public float[] encodeQuery(String query, Task task) {
+    String instruction = instructions.forTask(task).query();
+    if (queryCache == null) {
+      return encode(List.of(checkText(query, 0)), instruction, maxTokens)[0];
+    }
+    QueryKey key = new QueryKey(checkText(query, 0), instruction, maxTokens);
+    float[] cached = queryCache.get(key, k -> encode(List.of(k.text), k.instruction, k.maxTokens)[0]);
+    return cached.clone();
+  }
+
+  /**
+   * Encodes queries with the model's query instruction for {@code task}, truncated to {@link #maxTokens()}.
+   *
+   * @return {@code [queries.size()][dimension()]}, in input order, each L2-normalised
+   * @throws IllegalArgumentException if a query is null or only whitespace (the message gives its index)
+   */
+  public float[][] encodeQueries(List<String> queries, Task task) {
+    return encode(queries, instructions.forTask(task).query(), maxTokens);
+  }
+
+  /**
+   * Encodes keys (passages, chunks, demonstrations, tool descriptions) with the model's key instruction for
+   * {@code task}, truncated to {@value #DEFAULT_KEY_MAX_TOKENS} tokens or the model's limit, whichever is smaller.
+   *
+   * @return {@code [keys.size()][dimension()]}, in input order, each L2-normalised
+   * @throws IllegalArgumentException if a key is null or only whitespace (the message gives its index)
+   */
+  public float[][] encodeKeys(List<String> keys, Task task) {
+    return encode(keys, instructions.forTask(task).key(), Math.min(DEFAULT_KEY_MAX_TOKENS, maxTokens));
+  }
+
+  /**
+   * Encodes texts, each prefixed with {@code instruction} and truncated to {@code maxTokens} tokens (special
+   * tokens and the instruction included).
+   *
+   * @param texts any number of texts; an empty string is valid, null and whitespace-only texts are not
+   * @param instruction prepended to every text; {@code ""} for none
+   * @param maxTokens 2 to {@link #maxTokens()}
+   * @return {@code [texts.size()][dimension()]}, in input order, each L2-normalised
+   * @throws IllegalArgumentException naming the offending index or value
+   * @throws IllegalStateException if the encoder is closed or the model run fails
+   */
+  public float[][] encode(List<String> texts, String instruction, int maxTokens) {
+    Objects.requireNonNull(texts, "texts is null");
+    Objects.requireNonNull(instruction, "instruction is null; use \"\" for none");
+    if (maxTokens < 2 || maxTokens > this.maxTokens) {
+      throw new IllegalArgumentException(
+          "maxTokens is " + maxTokens + "; allowed: 2 to " + this.maxTokens + " (the model's limit)");
+    }
+    checkOpen();
+    int n = texts.size();
+    String[] prefixed = new String[n];
+    for (int i = 0; i < n; i++) {
+      prefixed[i] = instruction + checkText(texts.get(i), i);
+    }
+    TokenizerModel.Tokens[] tokens = tokenizer.encode(Arrays.asList(prefixed), maxTokens);
+    Integer[] order = new Integer[n];
+    for (int i = 0; i < n; i++) {
+      order[i] = i;
+    }
+    Arrays.sort(order, (a, b) -> Integer.compare(tokens[a].ids().length, tokens[b].ids().length));
+    float[][] out = new float[n][];
+    for (int start = 0; start < n; start += batchSize) {
+      int end = Math.min(n, start + batchSize);
+      long[][] batch = new long[end - start][];
+      for (int j = start; j < end; j++) {
+        batch[j - start] = tokens[order[j]].ids();
+      }
+      float[][] embeddings = run(batch);
+      for (int j = start; j < end; j++) {
+        out[order[j]] = embeddings[j - start];
+      }
+    }
+    return out;
+  }
+
+  /** The number of tokens of {@code text} (special tokens included, no instruction, no truncation). */
+  public int countTokens(String text) {
+    checkOpen();
+    return tokenizer.countTokens(checkText(text, 0));
+  }
+
+  /** The embedding dimension. */
+  public int dimension() {
+    return dimension;
+  }
+
+  /** The longest sequence the model takes, in tokens. */
+  public int maxTokens() {
+    return maxTokens;
+  }
+
+  /** The model's name, e.g. {@code bge-small-en-v1.5} or the model directory's name. */
+  public String modelName() {
+    return modelName;
+  }
+
+  /** The pooling in use. */
+  public Pooling pooling() {
+    return pooling;
+  }
+
+  /** The instructions in use. */
+  public InstructionSet instructions() {
+    return instructions;
+  }
+
+  /** The device the model runs on (never {@link Device#AUTO}). */
+  public Device device() {
+    return device;
+  }
+
+  /** Releases the ONNX session and the tokenizer. Idempotent; calls after close throw {@link IllegalStateException}. */
+  @Override
+  public void close() {
+    runLock.lock();
+    try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      closeQuietly(session);
+      tokenizer.close();
+    } finally {
+      runLock.unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- internals
+
+  /** Runs one padded batch and pools it. Rows of {@code batch} are token ids, special tokens included. */
+  private float[][] run(long[][] batch) {
+    int rows = batch.length;
+    int seq = 0;
+    for (long[] ids : batch) {
+      seq = Math.max(seq, ids.length);
+    }
+    long[] ids = new long[rows * seq];
+    long[] mask = new long[rows * seq];
+    for (int r = 0; r < rows; r++) {
+      System.arraycopy(batch[r], 0, ids, r * seq, batch[r].length);
+      Arrays.fill(mask, r * seq, r * seq + batch[r].length, 1L);
+    }
+    long[] shape = {rows, seq};
+    runLock.lock();
+    try {
+      checkOpen();
+      Map<String, OnnxTensor> inputs = new HashMap<>();
+      try {
+        inputs.put("input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape));
+        inputs.put("attention_mask", OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape));
+        if (feedsTokenTypes) {
+          inputs.put("token_type_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(new long[rows * seq]), shape));
+        }
+        try (OrtSession.Result result = session.run(inputs, Set.of(outputName))) {
+          OnnxTensor out = (OnnxTensor) result.get(0);
+          long[] outShape = out.getInfo().getShape();
+          return pool(out.getFloatBuffer(), outShape, mask, rows, seq);
+        }
+      } finally {
+        inputs.values().forEach(OnnxTensor::close);
+      }
+    } catch (OrtException e) {
+      throw new IllegalStateException("model " + modelName + " failed on a batch of " + rows + " x " + seq
+          + " tokens: " + e.getMessage(), e);
+    } finally {
+      runLock.unlock();
+    }
+  }
+
+  private float[][] pool(FloatBuffer hidden, long[] shape, long[] mask, int rows, int seq) {
+    float[][] out;
+    if (shape.length == 2) { // the graph pools itself (e.g. a sentence_embedding output)
+      int dim = (int) shape[1];
+      out = new float[rows][dim];
+      for (int r = 0; r < rows; r++) {
+        hidden.get(r * dim, out[r]);
+      }
+    } else {
+      int dim = (int) shape[2];
+      out = new float[rows][dim];
+      for (int r = 0; r < rows; r++) {
+        int base = r * seq * dim;
+        if (pooling == Pooling.CLS) {
+          hidden.get(base, out[r]);
+        } else {
+          float[] acc = out[r];
+          int count = 0;
+          for (int t = 0; t < seq; t++) {
+            if (mask[r * seq + t] != 0) {
+              int off = base + t * dim;
+              for (int d = 0; d < dim; d++) {
+                acc[d] += hidden.get(off + d);
+              }
+              count++;
+            }
+          }
+          for (int d = 0; d < dim; d++) {
+            acc[d] /= count;
+          }
+        }
+      }
+    }
+    for (float[] v : out) {
+      normalize(v);
+    }
+    return out;
+  }
+
+  private static void normalize(float[] v) {
+    double sum = 0;
+    for (float x : v) {
+      sum += (double) x * x;
+    }
+    float inv = sum > 0 ? (float) (1.0 / Math.sqrt(sum)) : 0f;
+    for (int i = 0; i < v.length; i++) {
+      v[i] *= inv;
+    }
+  }
+
+  /**
+   * Runs the model once on the largest token id the tokenizer can produce: proves the graph runs, that the
+   * tokenizer fits the model's embedding table, and gives the output dimension.
+   */
+  private int probe(ModelFiles files) {
+    long lastId = tokenizer.vocabSize() - 1L;
+    if (files.configVocabSize > 0 && tokenizer.vocabSize() > files.configVocabSize) {
+      throw new IllegalArgumentException(tokenizerMismatch(files, "config.json says vocab_size "
+          + files.configVocabSize));
+    }
+    try {
+      return run(new long[][] {{lastId}})[0].length;
+    } catch (IllegalStateException e) {
+      throw new IllegalArgumentException(tokenizerMismatch(files,
+          "the model fails on token id " + lastId + ": " + e.getMessage()), e);
+    }
+  }
+
+  private String tokenizerMismatch(ModelFiles files, String why) {
+    return "tokenizer " + files.tokenizerSource + " does not match model " + files.modelSource
+        + ": the tokenizer has " + tokenizer.vocabSize() + " token ids but " + why
+        + "; use the tokenizer.json exported with the model";
+  }
+
+  private static String pickOutput(OrtSession s, String source) {
+    try {
+      Map<String, NodeInfo> outputs = s.getOutputInfo();
+      if (outputs.containsKey("last_hidden_state")) {
+        return "last_hidden_state";
+      }
+      for (Map.Entry<String, NodeInfo> e : outputs.entrySet()) {
+        if (e.getValue().getInfo() instanceof TensorInfo t && t.getShape().length == 3) {
+          return e.getKey();
+        }
+      }
+      throw new IllegalArgumentException("model " + source + " has outputs " + outputs.keySet()
+          + " but none of shape [batch, seq, dim]: expected 'last_hidden_state'");
+    } catch (OrtException e) {
+      throw new IllegalArgumentException("cannot read the outputs of model " + source + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static Device resolveDevice(Device requested) {
+    boolean cuda = OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA);
+    return switch (requested) {
+      case CPU -> Device.CPU;
+      case AUTO -> cuda ? Device.CUDA : Device.CPU;
+      case CUDA -> {
+        if (!cuda) {
+          throw new IllegalStateException("device CUDA requested, but the ONNX Runtime on the classpath has no "
+              + "CUDA provider (it has " + OrtEnvironment.getAvailableProviders() + "); depend on "
+              + "com.microsoft.onnxruntime:onnxruntime_gpu instead of onnxruntime, or use Device.CPU or AUTO");
+        }
+        yield Device.CUDA;
+      }
+    };
+  }
+
+  private OrtSession openSession(ModelFiles files, Builder b, Device device) {
+    try {
+      OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+      options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+      options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+      options.setIntraOpNumThreads(b.intraOpThreads);
+      options.setInterOpNumThreads(1);
+      if (device == Device.CUDA) {
+        options.addCUDA(0);
+      }
+      return files.modelPath != null
+          ? env.createSession(files.modelPath.toString(), options)
+          : env.createSession(files.modelBytes, options);
+    } catch (OrtException e) {
+      throw new IllegalArgumentException("cannot load ONNX model " + files.modelSource + " on " + device + ": "
+          + e.getMessage(), e);
+    }
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("encoder " + modelName + " is closed");
+    }
+  }
+
+  private static String checkText(String text, int index) {
+    if (text == null) {
+      throw new IllegalArgumentException("text[" + index + "] is null; texts must be non-null (\"\" is allowed)");
+    }
+    if (!text.isEmpty() && text.isBlank()) {
+      throw new IllegalArgumentException("text[" + index + "] is only whitespace (" + text.length()
+          + " chars); texts must be empty or contain a non-whitespace character");
+    }
+    return text;
+  }
+
+  private static void closeQuietly(OrtSession s) {
+    if (s != null) {
+      try {
+        s.close();
+      } catch (OrtException e) {
+        LOG.warn("closing ONNX session failed", e);
+      }
+    }
+  }
+
+  /** Where the model's files come from and what the model is. */
+  private record ModelFiles(String name, Path modelPath, byte[] modelBytes, String modelSource,
+      byte[] tokenizerJson, String tokenizerSource, Pooling pooling, InstructionSet instructions,
+      int maxTokens, int configVocabSize) {}
+
+  /**
+   * Builds an {@link Encoder}. Not thread-safe; the encoder it builds is.
+   *
+   * <p>Choose the model with {@link #preset(ModelPreset)} (default {@link ModelPreset#BGE_SMALL_EN_V15}) or
+   * {@link #modelDirectory(Path, ModelFamily)}.
+   */
+  public static final class Builder {
+    private ModelPreset preset = ModelPreset.BGE_SMALL_EN_V15;
+    private Path directory;
+    private Pooling pooling;
+    private InstructionSet instructions;
+    private int maxTokens;
+    private Device device = Device.CPU;
+    private int batchSize = 32;
+    private int intraOpThreads = Runtime.getRuntime().availableProcessors();
+    private long queryCacheSize = 10_000;
+
+    private Builder() {}
+
+    /** An embedded model (no files needed). Clears any model directory set before. */
+    public Builder preset(ModelPreset preset) {
+      this.preset = Objects.requireNonNull(preset, "preset");
+      this.directory = null;
+      return this;
+    }
+
+    /**
+     * A model directory as HuggingFace Optimum exports it: {@code model.onnx} (or {@code onnx/model.onnx}) and
+     * {@code tokenizer.json}, optionally {@code config.json} and {@code tokenizer_config.json}. Pooling comes
+     * from {@code family}, else from {@link #pooling(Pooling)}, else from a sentence-transformers
+     * {@code 1_Pooling/config.json}; building fails if none says.
+     *
+     * @param family the model's family, or null to set pooling and instructions by hand
+     */
+    public Builder modelDirectory(Path directory, ModelFamily family) {
+      this.directory = Objects.requireNonNull(directory, "directory");
+      if (family != null) {
+        this.pooling = family.pooling();
+        this.instructions = family.instructions();
+      }
+      return this;
+    }
+
+    /** Overrides the model's pooling. */
+    public Builder pooling(Pooling pooling) {
+      this.pooling = Objects.requireNonNull(pooling, "pooling");
+      return this;
+    }
+
+    /** Overrides the model's instructions (for a custom instruction set, or {@link InstructionSet#NONE}). */
+    public Builder instructions(InstructionSet instructions) {
+      this.instructions = Objects.requireNonNull(instructions, "instructions");
+      return this;
+    }
+
+    /** Lowers the model's sequence limit, in tokens (default: the model's own limit). */
+    public Builder maxTokens(int maxTokens) {
+      if (maxTokens < 2) {
+        throw new IllegalArgumentException("maxTokens is " + maxTokens + "; must be at least 2");
+      }
+      this.maxTokens = maxTokens;
+      return this;
+    }
+
+    /** Where to run (default {@link Device#CPU}). */
+    public Builder device(Device device) {
+      this.device = Objects.requireNonNull(device, "device");
+      return this;
+    }
+
+    /** Texts per model run (default 32). */
+    public Builder batchSize(int batchSize) {
+      if (batchSize < 1) {
+        throw new IllegalArgumentException("batchSize is " + batchSize + "; must be at least 1");
+      }
+      this.batchSize = batchSize;
+      return this;
+    }
+
+    /** ONNX Runtime intra-op threads (default: available processors). */
+    public Builder intraOpThreads(int threads) {
+      if (threads < 1) {
+        throw new IllegalArgumentException("intraOpThreads is " + threads + "; must be at least 1");
+      }
+      this.intraOpThreads = threads;
+      return this;
+    }
+
+    /** How many query embeddings {@link Encoder#encodeQuery} keeps (default 10,000; 0 disables the cache). */
+    public Builder queryCacheSize(long size) {
+      if (size < 0) {
+        throw new IllegalArgumentException("queryCacheSize is " + size + "; must be 0 (off) or more");
+      }
+      this.queryCacheSize = size;
+      return this;
+    }
+
+    /**
+     * Loads the model and tokenizer and checks that they fit together.
+     *
+     * @throws IllegalArgumentException if a file is missing, unreadable or broken, the tokenizer does not match
+     *     the model, or the pooling is unknown; the message names the file
+     * @throws IllegalStateException if a preset's artifact is not on the classpath or CUDA is unavailable
+     */
+    public Encoder build() {
+      if (maxTokens > 0 && directory == null && maxTokens > preset.maxTokens()) {
+        throw new IllegalArgumentException("maxTokens is " + maxTokens + "; " + preset.modelName()
+            + " takes at most " + preset.maxTokens());
+      }
+      return new Encoder(this, directory != null ? fromDirectory() : fromPreset());
+    }
+
+    private ModelFiles fromPreset() {
+      return new ModelFiles(preset.modelName(), null, resource(preset.onnxResource()), "classpath:"
+          + preset.onnxResource(), resource(preset.tokenizerResource()), "classpath:" + preset.tokenizerResource(),
+          pooling != null ? pooling : preset.family().pooling(),
+          instructions != null ? instructions : preset.family().instructions(), preset.maxTokens(), 0);
+    }
+
+    private byte[] resource(String name) {
+      try (InputStream in = Encoder.class.getClassLoader().getResourceAsStream(name)) {
+        if (in == null) {
+          throw new IllegalStateException("model preset " + preset + " needs " + name + " from the Maven artifact "
+              + preset.artifact() + ", which is not on the classpath");
+        }
+        return in.readAllBytes();
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read " + name + " from the classpath", e);
+      }
+    }
+
+    private ModelFiles fromDirectory() {
+      if (!Files.isDirectory(directory)) {
+        throw new IllegalArgumentException("model directory " + directory + " does not exist or is not a directory");
+      }
+      Path model = firstExisting(directory.resolve("model.onnx"), directory.resolve("onnx/model.onnx"));
+      if (model == null) {
+        throw new IllegalArgumentException("model directory " + directory
+            + " has neither model.onnx nor onnx/model.onnx (the layout HuggingFace Optimum exports)");
+      }
+      Path tokenizerFile = firstExisting(directory.resolve("tokenizer.json"), directory.resolve("onnx/tokenizer.json"));
+      if (tokenizerFile == null) {
+        throw new IllegalArgumentException("model directory " + directory + " has no tokenizer.json");
+      }
+      JsonNode config = readJson(directory.resolve("config.json"));
+      JsonNode tokenizerConfig = readJson(directory.resolve("tokenizer_config.json"));
+      Pooling p = pooling != null ? pooling : poolingFromSentenceTransformers(directory);
+      if (p == null) {
+        throw new IllegalArgumentException("pooling of model directory " + directory + " is unknown: pass a "
+            + "ModelFamily to modelDirectory(...) or call pooling(Pooling.CLS or Pooling.MEAN)");
+      }
+      int limit = 512;
+      long tokenizerLimit = tokenizerConfig.path("model_max_length").asLong(0);
+      if (tokenizerLimit > 0 && tokenizerLimit < 1_000_000) {
+        limit = (int) tokenizerLimit;
+      } else if (config.path("max_position_embeddings").asInt(0) > 0) {
+        limit = config.path("max_position_embeddings").asInt();
+      }
+      if (maxTokens > limit) {
+        throw new IllegalArgumentException("maxTokens is " + maxTokens + "; model " + directory + " takes at most "
+            + limit);
+      }
+      try {
+        return new ModelFiles(directory.getFileName().toString(), model, null, model.toString(),
+            Files.readAllBytes(tokenizerFile), tokenizerFile.toString(), p,
+            instructions != null ? instructions : InstructionSet.NONE, limit, config.path("vocab_size").asInt(0));
+      } catch (IOException e) {
+        throw new IllegalArgumentException("cannot read " + tokenizerFile + ": " + e.getMessage(), e);
+      }
+    }
+
+    private static Pooling poolingFromSentenceTransformers(Path dir) {
+      JsonNode st = readJson(dir.resolve("1_Pooling/config.json"));
+      if (st.path("pooling_mode_cls_token").asBoolean(false)) {
+        return Pooling.CLS;
+      }
+      if (st.path("pooling_mode_mean_tokens").asBoolean(false)) {
+        return Pooling.MEAN;
+      }
+      return null;
+    }
+
+    private static JsonNode readJson(Path file) {
+      if (!Files.isRegularFile(file)) {
+        return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
+      }
+      try {
+        return new ObjectMapper().readTree(file.toFile());
+      } catch (IOException e) {
+        throw new IllegalArgumentException("cannot parse " + file + ": " + e.getMessage(), e);
+      }
+    }
+
+    private static Path firstExisting(Path... candidates) {
+      for (Path p : candidates) {
+        if (Files.isRegularFile(p)) {
+          return p;
+        }
+      }
+      return null;
+    }
+  }
+}

@@ -1,0 +1,124 @@
+package dev.llmembedder.encoder;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A HuggingFace {@code tokenizer.json} loaded through DJL, with truncation done here so that the limit can
+ * change per call and the caller learns whether a text was cut.
+ *
+ * <p>Thread-safe: DJL's tokenizer holds an immutable Rust tokenizer, and this class adds no mutable state.
+ */
+final class TokenizerModel implements AutoCloseable {
+
+  /** Token ids of one text after truncation, special tokens included. */
+  record Tokens(long[] ids, boolean truncated) {}
+
+  private final HuggingFaceTokenizer tokenizer;
+  private final int vocabSize;
+  private final String source;
+
+  private TokenizerModel(HuggingFaceTokenizer tokenizer, int vocabSize, String source) {
+    this.tokenizer = tokenizer;
+    this.vocabSize = vocabSize;
+    this.source = source;
+  }
+
+  /**
+   * @param json the bytes of a {@code tokenizer.json}
+   * @param source where they came from, for error messages
+   * @throws IllegalArgumentException naming {@code source} when the bytes are no tokenizer DJL can load
+   */
+  static TokenizerModel load(byte[] json, String source) {
+    int vocabSize = vocabSize(json, source);
+    try {
+      // Truncation and padding are ours: per-call limits, and padding to the batch's longest text only.
+      HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(json),
+          Map.of("truncation", "false", "padding", "false", "addSpecialTokens", "true"));
+      return new TokenizerModel(tokenizer, vocabSize, source);
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalArgumentException("cannot load tokenizer " + source + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** One more than the largest token id the tokenizer can produce (vocabulary plus added tokens). */
+  int vocabSize() {
+    return vocabSize;
+  }
+
+  String source() {
+    return source;
+  }
+
+  /**
+   * Tokenizes {@code texts} (special tokens added) and truncates each to at most {@code maxTokens} tokens the way
+   * HuggingFace does for one sequence: the text's tail is cut, the trailing special tokens ({@code [SEP]}) kept.
+   */
+  Tokens[] encode(List<String> texts, int maxTokens) {
+    Encoding[] encodings = tokenizer.batchEncode(texts, true, false);
+    Tokens[] out = new Tokens[encodings.length];
+    for (int i = 0; i < encodings.length; i++) {
+      out[i] = truncate(encodings[i], maxTokens);
+    }
+    return out;
+  }
+
+  /** The number of tokens of {@code text}, special tokens included, without truncation. */
+  int countTokens(String text) {
+    return tokenizer.encode(text, true, false).getIds().length;
+  }
+
+  private static Tokens truncate(Encoding encoding, int maxTokens) {
+    long[] ids = encoding.getIds();
+    if (ids.length <= maxTokens) {
+      return new Tokens(ids, false);
+    }
+    long[] special = encoding.getSpecialTokenMask();
+    int trailing = 0;
+    while (trailing < ids.length && special[ids.length - 1 - trailing] == 1) {
+      trailing++;
+    }
+    trailing = Math.min(trailing, maxTokens);
+    long[] cut = Arrays.copyOf(ids, maxTokens);
+    System.arraycopy(ids, ids.length - trailing, cut, maxTokens - trailing, trailing);
+    return new Tokens(cut, true);
+  }
+
+  private static int vocabSize(byte[] json, String source) {
+    JsonNode root;
+    try {
+      root = new ObjectMapper().readTree(json);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("tokenizer " + source + " is not valid JSON: " + e.getMessage(), e);
+    }
+    JsonNode vocab = root.path("model").path("vocab");
+    if (vocab.isMissingNode() || vocab.isNull()) {
+      throw new IllegalArgumentException("tokenizer " + source
+          + " has no model.vocab; expected a HuggingFace tokenizer.json (WordPiece, BPE or Unigram)");
+    }
+    long max = -1;
+    if (vocab.isObject()) { // WordPiece / BPE: token -> id
+      for (JsonNode id : (Iterable<JsonNode>) vocab::elements) {
+        max = Math.max(max, id.asLong());
+      }
+    } else { // Unigram: [[token, score], ...], ids are positions
+      max = vocab.size() - 1;
+    }
+    for (JsonNode added : root.path("added_tokens")) {
+      max = Math.max(max, added.path("id").asLong(-1));
+    }
+    return Math.toIntExact(max + 1);
+  }
+
+  @Override
+  public void close() {
+    tokenizer.close();
+  }
+}
