@@ -100,6 +100,7 @@ public record BeirDataset(
    *
    * @param dir the dataset directory; its name becomes {@link #name()}
    * @param split the split, e.g. {@code "test"}, {@code "dev"} or {@code "train"}
+   * @return the dataset: the whole corpus, and the queries and judgments of {@code split}
    * @throws IllegalArgumentException if {@code split} is not a plain file name ({@code [A-Za-z0-9][A-Za-z0-9._-]*})
    * @throws java.nio.file.NoSuchFileException if a file is missing
    * @throws IOException if a file cannot be read or is malformed; the message then reads
@@ -133,6 +134,7 @@ public record BeirDataset(
    *
    * @param extraDocs how many unjudged documents to keep; all of them when it exceeds their number
    * @param seed the seed of the draw
+   * @return a dataset with the same name, split, queries and qrels, and the kept documents
    * @throws IllegalArgumentException if {@code extraDocs} is negative
    */
   public BeirDataset subset(int extraDocs, long seed) {

@@ -41,6 +41,7 @@ public record EvalReport(Map<String, Double> metrics, Map<String, Map<String, Do
    * The mean of one metric.
    *
    * @param key e.g. {@code "ndcg@10"}
+   * @return its mean over {@link #queries()} queries
    * @throws IllegalArgumentException if this report lacks {@code key}; the message lists the keys it has
    */
   public double metric(String key) {
