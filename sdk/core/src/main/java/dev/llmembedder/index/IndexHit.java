@@ -17,6 +17,8 @@ public record IndexHit(String id, float score) {
             Comparator.comparing(IndexHit::score, Comparator.reverseOrder()).thenComparing(IndexHit::id);
 
     /**
+     * Creates a hit.
+     *
      * @throws NullPointerException if {@code id} is null
      */
     public IndexHit {

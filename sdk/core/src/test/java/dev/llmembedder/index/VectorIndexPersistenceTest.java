@@ -213,8 +213,13 @@ class VectorIndexPersistenceTest {
     }
 
     @Test
-    void directoryWithoutIndexIsReported() {
+    void directoryWithoutIndexIsReported() throws IOException {
         assertThrows(NoSuchFileException.class, () -> VectorIndex.open(directory));
+        try (DocumentIndex documents = DocumentIndex.create(2)) {
+            documents.save(directory);
+        }
+        IOException e = assertThrows(IOException.class, () -> VectorIndex.open(directory));
+        assertTrue(e.getMessage().contains("document-index"), e.getMessage());
     }
 
     /**
