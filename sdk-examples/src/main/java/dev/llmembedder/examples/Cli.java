@@ -1,0 +1,20 @@
+package dev.llmembedder.examples;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code llm-embedder}: index a BEIR corpus, search it, evaluate retrieval quality, or run the demo.
+ * Run with {@code --add-modules jdk.incubator.vector} for jvector's SIMD path.
+ */
+@Command(name = "llm-embedder", mixinStandardHelpOptions = true, version = "llm-embedder 0.1.0-SNAPSHOT",
+    description = "LLM-Embedder for Java: build prompt context from your own data, in-process.",
+    subcommands = {DemoCommand.class, IndexCommand.class, SearchCommand.class, EvalCommand.class,
+        CommandLine.HelpCommand.class})
+public final class Cli {
+  private Cli() {}
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new Cli()).execute(args));
+  }
+}

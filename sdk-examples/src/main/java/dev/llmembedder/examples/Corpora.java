@@ -1,0 +1,58 @@
+package dev.llmembedder.examples;
+
+import dev.llmembedder.LlmEmbedder;
+import dev.llmembedder.eval.BeirDataset;
+import dev.llmembedder.eval.KnowledgeEvaluation;
+import dev.llmembedder.retriever.KnowledgeRetriever;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+
+/** Loading BEIR datasets and indexing their corpora with a progress bar; shared by the commands. */
+final class Corpora {
+  private Corpora() {}
+
+  /** The outcome of {@link #ensureIndexed}: how long indexing took, or that a saved index was reused. */
+  record IndexStats(int docs, double seconds, boolean reused) {
+    double docsPerSecond() {
+      return seconds > 0 ? docs / seconds : Double.NaN;
+    }
+  }
+
+  static BeirDataset load(Path dir, String split) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      throw new IllegalArgumentException("dataset directory " + dir.toAbsolutePath().normalize() + " does not exist;"
+          + " expected a BEIR layout (corpus.jsonl, queries.jsonl, qrels/" + split + ".tsv), e.g. ../shared/data/scifact");
+    }
+    return BeirDataset.load(dir, split);
+  }
+
+  /**
+   * Adds the corpus to the retriever unless it already holds every document (a saved index being reused), with a
+   * progress bar showing docs/s and the ETA.
+   */
+  static IndexStats ensureIndexed(KnowledgeRetriever retriever, BeirDataset data) {
+    int n = data.corpus().size();
+    if (retriever.size() == n && data.corpus().keySet().stream().allMatch(id -> retriever.get(id) != null)) {
+      return new IndexStats(n, 0, true);
+    }
+    long start = System.nanoTime();
+    try (ProgressBar bar = new ProgressBarBuilder().setTaskName("Indexing " + data.name()).setInitialMax(n)
+        .setUnit(" docs", 1).showSpeed().setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(1000).build()) {
+      KnowledgeEvaluation.index(retriever, data, bar::stepBy);
+    }
+    return new IndexStats(n, (System.nanoTime() - start) / 1e9, false);
+  }
+
+  /** Opens (or creates) a persistent embedder on {@code store} and makes sure it holds the corpus; commits. */
+  static IndexStats ensureIndexed(LlmEmbedder embedder, BeirDataset data) {
+    IndexStats stats = ensureIndexed(embedder.knowledge(), data);
+    if (!stats.reused()) {
+      embedder.commit();
+    }
+    return stats;
+  }
+}

@@ -1,0 +1,65 @@
+package dev.llmembedder;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.llmembedder.encoder.Encoder;
+import dev.llmembedder.encoder.Task;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * {@code embedder.json} in a storage directory: which model wrote the embeddings stored there. Embeddings of two
+ * models (or of one model with other key instructions or pooling) are not comparable, so opening a store with a
+ * different encoder is refused instead of returning silently wrong results.
+ */
+record StorageManifest(String model, int dimension, String pooling, Map<String, String> keyInstructions) {
+  static final String FILE = "embedder.json";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  static StorageManifest of(Encoder encoder) {
+    Map<String, String> keys = new LinkedHashMap<>();
+    for (Task task : Task.values()) {
+      keys.put(task.id(), encoder.instructions().forTask(task).key());
+    }
+    return new StorageManifest(encoder.modelName(), encoder.dimension(), encoder.pooling().name(), keys);
+  }
+
+  /**
+   * Creates {@code storage} and its manifest for {@code encoder}, or checks that the existing manifest names the same
+   * model, dimension, pooling and key instructions.
+   *
+   * @throws IllegalArgumentException naming both models when they differ
+   */
+  static void checkOrCreate(Path storage, Encoder encoder) {
+    StorageManifest mine = of(encoder);
+    Path file = storage.resolve(FILE);
+    try {
+      if (Files.exists(file)) {
+        StorageManifest stored = JSON.readValue(file.toFile(), StorageManifest.class);
+        if (!stored.equals(mine)) {
+          throw new IllegalArgumentException("storage directory " + storage + " holds embeddings of " + stored
+              + ", but this embedder encodes with " + mine + "; use the same model and instructions, or another"
+              + " storage directory");
+        }
+        return;
+      }
+      Files.createDirectories(storage);
+      Path tmp = storage.resolve(FILE + ".tmp");
+      try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+          StandardOpenOption.TRUNCATE_EXISTING)) {
+        out.write(ByteBuffer.wrap(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(mine)));
+        out.force(true);
+      }
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read or write " + file, e);
+    }
+  }
+}

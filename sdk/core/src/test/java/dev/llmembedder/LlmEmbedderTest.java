@@ -1,0 +1,101 @@
+package dev.llmembedder;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.llmembedder.context.PromptContext;
+import dev.llmembedder.encoder.Encoder;
+import dev.llmembedder.encoder.InstructionSet;
+import dev.llmembedder.encoder.ModelPreset;
+import dev.llmembedder.index.Document;
+import dev.llmembedder.index.DocumentHit;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The facade on the real embedded model: persistence, reopening, model checks, context building. */
+class LlmEmbedderTest {
+  private static Encoder encoder;
+
+  private static final List<Document> PASSAGES = List.of(
+      new Document("p1", "Photosynthesis", "Plants turn light, water and carbon dioxide into sugar and oxygen.",
+          Map.of("source", "biology")),
+      new Document("p2", "TCP", "TCP retransmits lost segments and delivers bytes in order.", Map.of()),
+      new Document("p3", "", "The Treaty of Westphalia ended the Thirty Years' War in 1648.", Map.of()),
+      Document.of("p4", "Espresso is brewed by forcing hot water through finely ground coffee."));
+
+  @BeforeAll
+  static void load() {
+    encoder = Encoder.load(ModelPreset.BGE_SMALL_EN_V15_INT8);
+  }
+
+  @AfterAll
+  static void close() {
+    encoder.close();
+  }
+
+  @Test
+  void contextHoldsTheBestPassagesAndRendersThem() {
+    try (LlmEmbedder embedder = LlmEmbedder.builder().encoder(encoder).build()) {
+      embedder.knowledge().addAll(PASSAGES);
+      PromptContext context = embedder.context("How do plants make oxygen?").knowledge(2).build();
+      assertEquals("How do plants make oxygen?", context.query());
+      assertEquals(2, context.knowledge().size());
+      assertEquals("p1", context.knowledge().get(0).document().id());
+      assertTrue(context.knowledge().get(0).score() > context.knowledge().get(1).score());
+      assertEquals("Knowledge:\n[1] Photosynthesis\nPlants turn light, water and carbon dioxide into sugar and oxygen."
+          + "\n\n[2] ", context.render().substring(0, context.render().indexOf("[2] ") + 4));
+      // k larger than the collection returns all of it; no retriever asked for gives an empty context
+      assertEquals(4, embedder.context("coffee").knowledge(10).build().knowledge().size());
+      assertEquals("", embedder.context("coffee").build().render());
+    }
+  }
+
+  @Test
+  void committedPassagesSurviveReopeningWithIdenticalResults(@TempDir Path store) {
+    List<DocumentHit> before;
+    try (LlmEmbedder embedder = LlmEmbedder.builder().encoder(encoder).storageDirectory(store).build()) {
+      embedder.knowledge().addAll(PASSAGES);
+      embedder.knowledge().delete("p2");
+      before = embedder.knowledge().retrieve("when did the thirty years war end", 3);
+    } // close commits
+    try (LlmEmbedder reopened = LlmEmbedder.builder().encoder(encoder).storageDirectory(store).build()) {
+      assertEquals(3, reopened.knowledge().size());
+      assertEquals(before, reopened.knowledge().retrieve("when did the thirty years war end", 3));
+      assertEquals(Map.of("source", "biology"), reopened.knowledge().get("p1").metadata());
+    }
+    assertTrue(Files.exists(store.resolve("embedder.json")));
+  }
+
+  @Test
+  void aStoreWrittenWithAnotherModelOrInstructionsIsRefused(@TempDir Path store) {
+    try (LlmEmbedder embedder = LlmEmbedder.builder().encoder(encoder).storageDirectory(store).build()) {
+      embedder.knowledge().add(PASSAGES.get(0));
+    }
+    try (Encoder other = Encoder.builder().preset(ModelPreset.BGE_SMALL_EN_V15_INT8)
+        .instructions(InstructionSet.LLM_EMBEDDER).build()) {
+      var e = assertThrows(IllegalArgumentException.class,
+          () -> LlmEmbedder.builder().encoder(other).storageDirectory(store).build());
+      assertTrue(e.getMessage().contains(store.toString()) && e.getMessage().contains("Represent this document"),
+          e.getMessage());
+    }
+  }
+
+  @Test
+  void badQueriesAndKAreRejected() {
+    try (LlmEmbedder embedder = LlmEmbedder.builder().encoder(encoder).build()) {
+      var blank = assertThrows(IllegalArgumentException.class, () -> embedder.context(" \n"));
+      assertTrue(blank.getMessage().contains("whitespace"), blank.getMessage());
+      var k = assertThrows(IllegalArgumentException.class, () -> embedder.context("q").knowledge(0));
+      assertTrue(k.getMessage().contains("0"), k.getMessage());
+      var k2 = assertThrows(IllegalArgumentException.class, () -> embedder.knowledge().retrieve("q", -3));
+      assertTrue(k2.getMessage().contains("-3"), k2.getMessage());
+    }
+  }
+}
