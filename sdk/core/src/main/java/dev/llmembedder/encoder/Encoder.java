@@ -37,8 +37,9 @@ import org.slf4j.LoggerFactory;
  * given {@link Task} (see {@link InstructionSet}); {@link #encode} takes an explicit prefix.
  *
  * <p><b>Batching.</b> Any number of texts may be passed. They are tokenized, sorted by token length, cut into
- * batches of at most {@link Builder#batchSize(int)} texts padded only to the longest text of their batch, and the
- * embeddings come back in input order.
+ * batches of at most {@link Builder#batchSize(int)} texts and {@link Builder#batchTokens(int)} padded tokens, each
+ * padded only to its longest text, and the embeddings come back in input order. Short queries thus run 32 at a time,
+ * 350-token passages about 6 at a time (larger batches of long texts run slower on CPU).
  *
  * <p><b>Truncation.</b> Each text is cut to a maximum number of <em>tokens</em> (special tokens included): by
  * default 512 for keys (capped at the model's limit) and the model's limit for queries.
@@ -62,6 +63,7 @@ public final class Encoder implements AutoCloseable {
   private final InstructionSet instructions;
   private final int maxTokens;
   private final int batchSize;
+  private final int batchTokens;
   private final Device device;
   private final boolean feedsTokenTypes;
   private final String outputName;
@@ -77,6 +79,7 @@ public final class Encoder implements AutoCloseable {
     this.pooling = files.pooling;
     this.instructions = files.instructions;
     this.batchSize = b.batchSize;
+    this.batchTokens = b.batchTokens;
     this.env = OrtEnvironment.getEnvironment();
     this.tokenizer = TokenizerModel.load(files.tokenizerJson, files.tokenizerSource);
     OrtSession s = null;
@@ -193,8 +196,13 @@ public final class Encoder implements AutoCloseable {
     }
     Arrays.sort(order, (a, b) -> Integer.compare(tokens[a].ids().length, tokens[b].ids().length));
     float[][] out = new float[n][];
-    for (int start = 0; start < n; start += batchSize) {
-      int end = Math.min(n, start + batchSize);
+    for (int start = 0, end; start < n; start = end) {
+      // texts are sorted by length, so the last text of a batch is its longest: cut by count and by padded tokens
+      end = start + 1;
+      while (end < n && end - start < batchSize
+          && (long) (end - start + 1) * tokens[order[end]].ids().length <= batchTokens) {
+        end++;
+      }
       long[][] batch = new long[end - start][];
       for (int j = start; j < end; j++) {
         batch[j - start] = tokens[order[j]].ids();
@@ -474,6 +482,7 @@ public final class Encoder implements AutoCloseable {
     private int maxTokens;
     private Device device = Device.CPU;
     private int batchSize = 32;
+    private int batchTokens = 2048;
     private int intraOpThreads = Runtime.getRuntime().availableProcessors();
     private long queryCacheSize = 10_000;
 
@@ -530,12 +539,23 @@ public final class Encoder implements AutoCloseable {
       return this;
     }
 
-    /** Texts per model run (default 32). */
+    /** Texts per model run, at most (default 32); see also {@link #batchTokens(int)}. */
     public Builder batchSize(int batchSize) {
       if (batchSize < 1) {
         throw new IllegalArgumentException("batchSize is " + batchSize + "; must be at least 1");
       }
       this.batchSize = batchSize;
+      return this;
+    }
+
+    /**
+     * Padded tokens per model run (rows x longest row; default 2,048). A single text longer than this still runs, alone.
+     */
+    public Builder batchTokens(int tokens) {
+      if (tokens < 1) {
+        throw new IllegalArgumentException("batchTokens is " + tokens + "; must be at least 1");
+      }
+      this.batchTokens = tokens;
       return this;
     }
 

@@ -8,25 +8,25 @@ import java.nio.file.Path;
  * is missing, truncated, fails its CRC32C checksum or cannot be parsed. The message names the file.
  */
 public final class CorruptIndexException extends IOException {
-    private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 1L;
 
-    private final transient Path file;
+  private final transient Path file;
 
-    CorruptIndexException(Path file, String problem) {
-        this(file, problem, null);
-    }
+  CorruptIndexException(Path file, String problem) {
+    this(file, problem, null);
+  }
 
-    CorruptIndexException(Path file, String problem, Throwable cause) {
-        super("corrupt index file " + file + ": " + problem, cause);
-        this.file = file;
-    }
+  CorruptIndexException(Path file, String problem, Throwable cause) {
+    super("corrupt index file " + file + ": " + problem, cause);
+    this.file = file;
+  }
 
-    /**
-     * Returns the damaged file.
-     *
-     * @return the path of the file that failed verification or parsing
-     */
-    public Path file() {
-        return file;
-    }
+  /**
+   * Returns the damaged file.
+   *
+   * @return the path of the file that failed verification or parsing
+   */
+  public Path file() {
+    return file;
+  }
 }

@@ -11,12 +11,12 @@ import java.util.Objects;
  */
 public record DocumentHit(Document document, float score) {
 
-    /**
-     * Creates a hit.
-     *
-     * @throws NullPointerException if {@code document} is null
-     */
-    public DocumentHit {
-        Objects.requireNonNull(document, "document must not be null");
-    }
+  /**
+   * Creates a hit.
+   *
+   * @throws NullPointerException if {@code document} is null
+   */
+  public DocumentHit {
+    Objects.requireNonNull(document, "document must not be null");
+  }
 }

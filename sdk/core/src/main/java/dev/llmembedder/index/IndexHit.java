@@ -12,16 +12,16 @@ import java.util.Objects;
  */
 public record IndexHit(String id, float score) {
 
-    /** Search order: score descending, ties broken by id ascending so that results are deterministic. */
-    static final Comparator<IndexHit> ORDER =
-            Comparator.comparing(IndexHit::score, Comparator.reverseOrder()).thenComparing(IndexHit::id);
+  /** Search order: score descending, ties broken by id ascending so that results are deterministic. */
+  static final Comparator<IndexHit> ORDER =
+      Comparator.comparing(IndexHit::score, Comparator.reverseOrder()).thenComparing(IndexHit::id);
 
-    /**
-     * Creates a hit.
-     *
-     * @throws NullPointerException if {@code id} is null
-     */
-    public IndexHit {
-        Objects.requireNonNull(id, "id must not be null");
-    }
+  /**
+   * Creates a hit.
+   *
+   * @throws NullPointerException if {@code id} is null
+   */
+  public IndexHit {
+    Objects.requireNonNull(id, "id must not be null");
+  }
 }

@@ -39,141 +39,141 @@ import java.util.stream.IntStream;
  * while they run; concurrent searches are safe.
  */
 final class JVectorGraph implements AutoCloseable {
-    private static final float NEIGHBOR_OVERFLOW = 1.2f;
-    private static final float ALPHA = 1.2f;
-    private static final int GRAPH_FORMAT_VERSION = 4;
+  private static final float NEIGHBOR_OVERFLOW = 1.2f;
+  private static final float ALPHA = 1.2f;
+  private static final int GRAPH_FORMAT_VERSION = 4;
 
-    private final VectorStore vectors;
-    private final BuildScoreProvider scoreProvider;
-    private final GraphIndexBuilder builder;
+  private final VectorStore vectors;
+  private final BuildScoreProvider scoreProvider;
+  private final GraphIndexBuilder builder;
 
-    private JVectorGraph(VectorStore vectors, BuildScoreProvider scoreProvider, GraphIndexBuilder builder) {
-        this.vectors = vectors;
-        this.scoreProvider = scoreProvider;
-        this.builder = builder;
+  private JVectorGraph(VectorStore vectors, BuildScoreProvider scoreProvider, GraphIndexBuilder builder) {
+    this.vectors = vectors;
+    this.scoreProvider = scoreProvider;
+    this.builder = builder;
+  }
+
+  /** Builds a graph over every slot of {@code vectors}, which must hold no dead slots. */
+  static JVectorGraph build(VectorStore vectors, IndexConfig config) {
+    assert vectors.deadCount() == 0 : vectors.deadCount() + " dead slots";
+    BuildScoreProvider scoreProvider = scoreProvider(vectors);
+    GraphIndexBuilder builder = GraphIndexBuilder.builder(scoreProvider, vectors.dimension(), config.maxDegree())
+        .withBeamWidth(config.beamWidth())
+        .withNeighborOverflow(NEIGHBOR_OVERFLOW)
+        .withAlpha(ALPHA)
+        .build();
+    JVectorGraph graph = new JVectorGraph(vectors, scoreProvider, builder);
+    graph.insert(0, vectors.slotCount());
+    return graph;
+  }
+
+  /**
+   * Loads a graph written by {@link #writeTo} over {@code vectors}, marking dead slots deleted again.
+   * jvector's loader restores the adjacency lists and the entry node verbatim, so searches return exactly
+   * what they returned before the save. A graph saved with a single layer (small graphs usually have one)
+   * loads as non-hierarchical and later inserts stay in that layer; the next compaction rebuilds it.
+   */
+  @SuppressWarnings("deprecation") // jvector 4.0.2's only loader for a mutable graph; it is marked deprecated
+  static JVectorGraph read(ByteBuffer data, VectorStore vectors, IndexConfig config) throws IOException {
+    BuildScoreProvider scoreProvider = scoreProvider(vectors);
+    OnHeapGraphIndex graph = OnHeapGraphIndex.load(new ByteBufferReader(data), vectors.dimension(),
+        NEIGHBOR_OVERFLOW, new VamanaDiversityProvider(scoreProvider, ALPHA));
+    if (data.hasRemaining() || graph.size(0) != vectors.slotCount()
+        || graph.getIdUpperBound() != vectors.slotCount()) {
+      throw new IOException("graph holds " + graph.size(0) + " nodes below id " + graph.getIdUpperBound()
+          + " with " + data.remaining() + " trailing bytes; expected one node per vector slot ("
+          + vectors.slotCount() + ")");
     }
-
-    /** Builds a graph over every slot of {@code vectors}, which must hold no dead slots. */
-    static JVectorGraph build(VectorStore vectors, IndexConfig config) {
-        assert vectors.deadCount() == 0 : vectors.deadCount() + " dead slots";
-        BuildScoreProvider scoreProvider = scoreProvider(vectors);
-        GraphIndexBuilder builder = GraphIndexBuilder.builder(scoreProvider, vectors.dimension(), config.maxDegree())
-                .withBeamWidth(config.beamWidth())
-                .withNeighborOverflow(NEIGHBOR_OVERFLOW)
-                .withAlpha(ALPHA)
-                .build();
-        JVectorGraph graph = new JVectorGraph(vectors, scoreProvider, builder);
-        graph.insert(0, vectors.slotCount());
-        return graph;
-    }
-
-    /**
-     * Loads a graph written by {@link #writeTo} over {@code vectors}, marking dead slots deleted again.
-     * jvector's loader restores the adjacency lists and the entry node verbatim, so searches return exactly
-     * what they returned before the save. A graph saved with a single layer (small graphs usually have one)
-     * loads as non-hierarchical and later inserts stay in that layer; the next compaction rebuilds it.
-     */
-    @SuppressWarnings("deprecation") // jvector 4.0.2's only loader for a mutable graph; it is marked deprecated
-    static JVectorGraph read(ByteBuffer data, VectorStore vectors, IndexConfig config) throws IOException {
-        BuildScoreProvider scoreProvider = scoreProvider(vectors);
-        OnHeapGraphIndex graph = OnHeapGraphIndex.load(new ByteBufferReader(data), vectors.dimension(),
-                NEIGHBOR_OVERFLOW, new VamanaDiversityProvider(scoreProvider, ALPHA));
-        if (data.hasRemaining() || graph.size(0) != vectors.slotCount()
-                || graph.getIdUpperBound() != vectors.slotCount()) {
-            throw new IOException("graph holds " + graph.size(0) + " nodes below id " + graph.getIdUpperBound()
-                    + " with " + data.remaining() + " trailing bytes; expected one node per vector slot ("
-                    + vectors.slotCount() + ")");
-        }
-        GraphIndexBuilder builder = GraphIndexBuilder.builder(scoreProvider, vectors.dimension(), graph)
-                .withBeamWidth(config.beamWidth())
-                .withNeighborOverflow(NEIGHBOR_OVERFLOW)
-                .withAlpha(ALPHA)
-                .build();
-        for (int ordinal = 0; ordinal < vectors.slotCount(); ordinal++) {
-            if (!vectors.isLive(ordinal)) {
-                builder.markNodeDeleted(ordinal);
-            }
-        }
-        return new JVectorGraph(vectors, scoreProvider, builder);
-    }
-
-    private static BuildScoreProvider scoreProvider(VectorStore vectors) {
-        return BuildScoreProvider.randomAccessScoreProvider(vectors, VectorSimilarityFunction.DOT_PRODUCT);
-    }
-
-    /** Inserts the slots {@code [from, to)} of the store, in parallel when there is more than one. */
-    void insert(int from, int to) {
-        if (to - from == 1) {
-            builder.addGraphNode(from, vectors.getVector(from));
-        } else {
-            IntStream.range(from, to).parallel().forEach(o -> builder.addGraphNode(o, vectors.getVector(o)));
-        }
-    }
-
-    /** Excludes {@code ordinal} from results and from the neighbours of later inserts; it still routes. */
-    void markDeleted(int ordinal) {
+    GraphIndexBuilder builder = GraphIndexBuilder.builder(scoreProvider, vectors.dimension(), graph)
+        .withBeamWidth(config.beamWidth())
+        .withNeighborOverflow(NEIGHBOR_OVERFLOW)
+        .withAlpha(ALPHA)
+        .build();
+    for (int ordinal = 0; ordinal < vectors.slotCount(); ordinal++) {
+      if (!vectors.isLive(ordinal)) {
         builder.markNodeDeleted(ordinal);
+      }
     }
+    return new JVectorGraph(vectors, scoreProvider, builder);
+  }
 
-    /**
-     * Returns up to {@code topK} accepted nodes nearest to {@code query}, best first, scored by exact dot
-     * product, after a beam search keeping {@code beamWidth >= topK} candidates.
-     */
-    SearchResult.NodeScore[] search(VectorFloat<?> query, int topK, int beamWidth, Bits accept) {
-        ScoreFunction.ExactScoreFunction dot = node -> VectorUtil.dotProduct(query, vectors.getVector(node));
-        try (GraphSearcher searcher = new GraphSearcher(builder.getGraph())) {
-            return searcher.search(new DefaultSearchScoreProvider(dot), topK, beamWidth,
-                    Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY, accept).getNodes();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // GraphSearcher.close() closes an on-heap view: no I/O
-        }
-    }
+  private static BuildScoreProvider scoreProvider(VectorStore vectors) {
+    return BuildScoreProvider.randomAccessScoreProvider(vectors, VectorSimilarityFunction.DOT_PRODUCT);
+  }
 
-    void writeTo(DataOutput out) throws IOException {
-        write(builder.getGraph(), scoreProvider, out);
+  /** Inserts the slots {@code [from, to)} of the store, in parallel when there is more than one. */
+  void insert(int from, int to) {
+    if (to - from == 1) {
+      builder.addGraphNode(from, vectors.getVector(from));
+    } else {
+      IntStream.range(from, to).parallel().forEach(o -> builder.addGraphNode(o, vectors.getVector(o)));
     }
+  }
 
-    /**
-     * Writes {@code graph} in jvector's on-heap layout version 4: magic, version, layer count, degree per
-     * layer, entry node (-1 if none), then per layer its size and per node the id, neighbour count and
-     * (neighbour, score) pairs in stored order. Scores are recomputed with {@code scoreProvider}, the
-     * function that produced the stored ones.
-     */
-    static void write(ImmutableGraphIndex graph, BuildScoreProvider scoreProvider, DataOutput out)
-            throws IOException {
-        ImmutableGraphIndex.View view = graph.getView();
-        int layers = graph.getMaxLevel() + 1;
-        out.writeInt(OnHeapGraphIndex.MAGIC);
-        out.writeInt(GRAPH_FORMAT_VERSION);
-        out.writeInt(layers);
-        for (int level = 0; level < layers; level++) {
-            out.writeInt(graph.getDegree(level));
-        }
-        ImmutableGraphIndex.NodeAtLevel entry = view.entryNode();
-        out.writeInt(entry == null ? ImmutableGraphIndex.ENTRY_NODE_ABSENT : entry.node);
-        for (int level = 0; level < layers; level++) {
-            out.writeInt(graph.size(level));
-            for (NodesIterator nodes = graph.getNodes(level); nodes.hasNext(); ) {
-                int node = nodes.nextInt();
-                ScoreFunction score = scoreProvider.searchProviderFor(node).scoreFunction();
-                NodesIterator neighbours = view.getNeighborsIterator(level, node);
-                out.writeInt(node);
-                out.writeInt(neighbours.size());
-                while (neighbours.hasNext()) {
-                    int neighbour = neighbours.nextInt();
-                    out.writeInt(neighbour);
-                    out.writeFloat(score.similarityTo(neighbour));
-                }
-            }
-        }
-    }
+  /** Excludes {@code ordinal} from results and from the neighbours of later inserts; it still routes. */
+  void markDeleted(int ordinal) {
+    builder.markNodeDeleted(ordinal);
+  }
 
-    @Override
-    public void close() {
-        try {
-            builder.close();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e); // closes per-thread searchers over an on-heap graph: no I/O
-        }
+  /**
+   * Returns up to {@code topK} accepted nodes nearest to {@code query}, best first, scored by exact dot
+   * product, after a beam search keeping {@code beamWidth >= topK} candidates.
+   */
+  SearchResult.NodeScore[] search(VectorFloat<?> query, int topK, int beamWidth, Bits accept) {
+    ScoreFunction.ExactScoreFunction dot = node -> VectorUtil.dotProduct(query, vectors.getVector(node));
+    try (GraphSearcher searcher = new GraphSearcher(builder.getGraph())) {
+      return searcher.search(new DefaultSearchScoreProvider(dot), topK, beamWidth,
+          Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY, accept).getNodes();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // GraphSearcher.close() closes an on-heap view: no I/O
     }
+  }
+
+  void writeTo(DataOutput out) throws IOException {
+    write(builder.getGraph(), scoreProvider, out);
+  }
+
+  /**
+   * Writes {@code graph} in jvector's on-heap layout version 4: magic, version, layer count, degree per
+   * layer, entry node (-1 if none), then per layer its size and per node the id, neighbour count and
+   * (neighbour, score) pairs in stored order. Scores are recomputed with {@code scoreProvider}, the
+   * function that produced the stored ones.
+   */
+  static void write(ImmutableGraphIndex graph, BuildScoreProvider scoreProvider, DataOutput out)
+      throws IOException {
+    ImmutableGraphIndex.View view = graph.getView();
+    int layers = graph.getMaxLevel() + 1;
+    out.writeInt(OnHeapGraphIndex.MAGIC);
+    out.writeInt(GRAPH_FORMAT_VERSION);
+    out.writeInt(layers);
+    for (int level = 0; level < layers; level++) {
+      out.writeInt(graph.getDegree(level));
+    }
+    ImmutableGraphIndex.NodeAtLevel entry = view.entryNode();
+    out.writeInt(entry == null ? ImmutableGraphIndex.ENTRY_NODE_ABSENT : entry.node);
+    for (int level = 0; level < layers; level++) {
+      out.writeInt(graph.size(level));
+      for (NodesIterator nodes = graph.getNodes(level); nodes.hasNext(); ) {
+        int node = nodes.nextInt();
+        ScoreFunction score = scoreProvider.searchProviderFor(node).scoreFunction();
+        NodesIterator neighbours = view.getNeighborsIterator(level, node);
+        out.writeInt(node);
+        out.writeInt(neighbours.size());
+        while (neighbours.hasNext()) {
+          int neighbour = neighbours.nextInt();
+          out.writeInt(neighbour);
+          out.writeFloat(score.similarityTo(neighbour));
+        }
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      builder.close();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // closes per-thread searchers over an on-heap graph: no I/O
+    }
+  }
 }

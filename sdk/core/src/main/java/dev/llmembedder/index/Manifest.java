@@ -22,80 +22,80 @@ import java.util.stream.Collectors;
  * {@code documents}).
  */
 record Manifest(int formatVersion, String kind, long generation, IndexConfig config, Map<String, FileEntry> files) {
-    static final int FORMAT_VERSION = 1;
+  static final int FORMAT_VERSION = 1;
 
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .enable(SerializationFeature.INDENT_OUTPUT)
-            .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_NULL_CREATOR_PROPERTIES);
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .enable(SerializationFeature.INDENT_OUTPUT)
+      .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
+      .enable(DeserializationFeature.FAIL_ON_NULL_CREATOR_PROPERTIES);
 
-    /** Writes the data files of one generation and returns them by role. */
-    @FunctionalInterface
-    interface GenerationWriter {
-        Map<String, FileEntry> write(long generation) throws IOException;
+  /** Writes the data files of one generation and returns them by role. */
+  @FunctionalInterface
+  interface GenerationWriter {
+    Map<String, FileEntry> write(long generation) throws IOException;
+  }
+
+  Manifest {
+    files = Collections.unmodifiableMap(new LinkedHashMap<>(files));
+  }
+
+  /**
+   * Saves a new generation into {@code directory}: writes its data files through {@code writer}, commits a
+   * manifest listing them, then deletes the files of older (or crashed) generations.
+   */
+  static void save(Path directory, String kind, IndexConfig config, GenerationWriter writer) throws IOException {
+    Files.createDirectories(directory);
+    long generation = AtomicFiles.nextGeneration(directory);
+    Manifest manifest = new Manifest(FORMAT_VERSION, kind, generation, config, writer.write(generation));
+    AtomicFiles.commit(directory, JSON.writeValueAsBytes(manifest));
+    Set<String> keep = manifest.files().values().stream().map(FileEntry::name).collect(Collectors.toSet());
+    AtomicFiles.deleteStale(directory, keep);
+  }
+
+  /**
+   * Reads and checks the manifest of {@code directory}.
+   *
+   * @throws NoSuchFileException    if the directory holds no saved index
+   * @throws CorruptIndexException  if the manifest cannot be parsed or lists impossible files
+   * @throws IOException            if it holds another kind of index or a newer format
+   */
+  static Manifest read(Path directory, String expectedKind) throws IOException {
+    Path file = directory.resolve(AtomicFiles.MANIFEST);
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(file);
+    } catch (NoSuchFileException e) {
+      throw new NoSuchFileException(file.toString(), null, "no saved index in " + directory);
     }
-
-    Manifest {
-        files = Collections.unmodifiableMap(new LinkedHashMap<>(files));
+    Manifest manifest;
+    try {
+      manifest = JSON.readValue(bytes, Manifest.class);
+    } catch (JacksonException e) {
+      throw new CorruptIndexException(file, "cannot parse: " + e.getOriginalMessage(), e);
     }
-
-    /**
-     * Saves a new generation into {@code directory}: writes its data files through {@code writer}, commits a
-     * manifest listing them, then deletes the files of older (or crashed) generations.
-     */
-    static void save(Path directory, String kind, IndexConfig config, GenerationWriter writer) throws IOException {
-        Files.createDirectories(directory);
-        long generation = AtomicFiles.nextGeneration(directory);
-        Manifest manifest = new Manifest(FORMAT_VERSION, kind, generation, config, writer.write(generation));
-        AtomicFiles.commit(directory, JSON.writeValueAsBytes(manifest));
-        Set<String> keep = manifest.files().values().stream().map(FileEntry::name).collect(Collectors.toSet());
-        AtomicFiles.deleteStale(directory, keep);
+    if (manifest.formatVersion() != FORMAT_VERSION) {
+      throw new IOException(file + " has format version " + manifest.formatVersion()
+          + "; this library reads version " + FORMAT_VERSION);
     }
-
-    /**
-     * Reads and checks the manifest of {@code directory}.
-     *
-     * @throws NoSuchFileException    if the directory holds no saved index
-     * @throws CorruptIndexException  if the manifest cannot be parsed or lists impossible files
-     * @throws IOException            if it holds another kind of index or a newer format
-     */
-    static Manifest read(Path directory, String expectedKind) throws IOException {
-        Path file = directory.resolve(AtomicFiles.MANIFEST);
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
-        } catch (NoSuchFileException e) {
-            throw new NoSuchFileException(file.toString(), null, "no saved index in " + directory);
-        }
-        Manifest manifest;
-        try {
-            manifest = JSON.readValue(bytes, Manifest.class);
-        } catch (JacksonException e) {
-            throw new CorruptIndexException(file, "cannot parse: " + e.getOriginalMessage(), e);
-        }
-        if (manifest.formatVersion() != FORMAT_VERSION) {
-            throw new IOException(file + " has format version " + manifest.formatVersion()
-                    + "; this library reads version " + FORMAT_VERSION);
-        }
-        if (!expectedKind.equals(manifest.kind())) {
-            throw new IOException(directory + " holds a " + manifest.kind() + ", not a " + expectedKind);
-        }
-        for (FileEntry entry : manifest.files().values()) {
-            Matcher m = AtomicFiles.DATA_FILE.matcher(entry.name());
-            if (!m.matches() || Long.parseLong(m.group(2)) != manifest.generation()) {
-                throw new CorruptIndexException(file, "lists file \"" + entry.name()
-                        + "\", which is not a data file of generation " + manifest.generation());
-            }
-        }
-        return manifest;
+    if (!expectedKind.equals(manifest.kind())) {
+      throw new IOException(directory + " holds a " + manifest.kind() + ", not a " + expectedKind);
     }
-
-    /** Returns the entry for {@code role}, which must be listed. */
-    FileEntry file(String role, Path directory) throws CorruptIndexException {
-        FileEntry entry = files.get(role);
-        if (entry == null) {
-            throw new CorruptIndexException(directory.resolve(AtomicFiles.MANIFEST), "lists no " + role + " file");
-        }
-        return entry;
+    for (FileEntry entry : manifest.files().values()) {
+      Matcher m = AtomicFiles.DATA_FILE.matcher(entry.name());
+      if (!m.matches() || Long.parseLong(m.group(2)) != manifest.generation()) {
+        throw new CorruptIndexException(file, "lists file \"" + entry.name()
+            + "\", which is not a data file of generation " + manifest.generation());
+      }
     }
+    return manifest;
+  }
+
+  /** Returns the entry for {@code role}, which must be listed. */
+  FileEntry file(String role, Path directory) throws CorruptIndexException {
+    FileEntry entry = files.get(role);
+    if (entry == null) {
+      throw new CorruptIndexException(directory.resolve(AtomicFiles.MANIFEST), "lists no " + role + " file");
+    }
+    return entry;
+  }
 }
