@@ -38,7 +38,8 @@ class ReadmeExampleTest {
     String source = Files.readString(Path.of("src/test/java/dev/llmembedder/ReadmeExampleTest.java"));
     String readme = Files.readString(Path.of("../../README.md"));
     String block = source.substring(source.indexOf("// README-EXAMPLE-START"), source.indexOf("// README-EXAMPLE-END"));
-    List<String> lines = block.lines().skip(1).filter(l -> !l.contains("captured")).map(String::strip).toList();
+    List<String> lines = block.lines().skip(1).filter(l -> !l.contains("captured") && !l.isBlank())
+        .map(String::strip).toList();
     List<String> readmeLines = readme.lines().map(String::strip).toList();
     int at = Collections.indexOfSubList(readmeLines, lines);
     assertTrue(at >= 0, "README.md must contain the example of ReadmeExampleTest, line for line:\n"

@@ -1,5 +1,6 @@
 package dev.llmembedder.eval;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmembedder.encoder.Encoder;
@@ -25,10 +26,15 @@ import org.junit.jupiter.api.Test;
  * judged documents plus 2,000 other abstracts (the full 5,183 take too long on 2 cores for every CI run; the README's
  * table has the full-corpus figures from {@code llm-embedder eval}). Removing non-relevant documents can only move
  * relevant ones up, so the published full-corpus nDCG@10 (MTEB, BAAI/bge-small-en-v1.5 on SciFact test: 0.7127) minus
- * the allowed margin is a lower bound that a correct encoder must clear here too.
+ * the allowed margin is a lower bound that a correct encoder must clear here too. That bound alone is loose (the subset
+ * scores about 0.78), so each preset is also pinned to the subset figure this encoder gave when the same code
+ * reproduced the published full-corpus figure (fp32 0.7127, int8 0.7061 with the BGE instruction, README table).
  */
 class SciFactRetrievalTest {
   private static final double PUBLISHED_NDCG_AT_10 = 0.7127;
+  /** nDCG@10 on this subset (seed 42) when the full corpus gave 0.7127 (fp32) and 0.7061 (int8). */
+  private static final double SUBSET_NDCG_AT_10_FP32 = 0.77844;
+  private static final double SUBSET_NDCG_AT_10_INT8 = 0.77502;
 
   private static EvalReport evaluate(ModelPreset preset, boolean checkGraphRecall) throws IOException {
     BeirDataset data = BeirDataset.load(SharedData.require("data/scifact"), "test").subset(2_000, 42);
@@ -76,11 +82,14 @@ class SciFactRetrievalTest {
   void fp32PresetClearsThePublishedNdcgMinusFiveThousandthsAndTheGraphFindsTheExactNeighbours() throws IOException {
     double ndcg = evaluate(ModelPreset.BGE_SMALL_EN_V15, true).ndcg(10);
     assertTrue(ndcg >= PUBLISHED_NDCG_AT_10 - 0.005, "nDCG@10 " + ndcg + " < " + (PUBLISHED_NDCG_AT_10 - 0.005));
+    assertEquals(SUBSET_NDCG_AT_10_FP32, ndcg, 0.005, "nDCG@10 on the subset moved");
   }
 
   @Test
   void int8PresetClearsThePublishedNdcgMinusFifteenThousandths() throws IOException {
     double ndcg = evaluate(ModelPreset.BGE_SMALL_EN_V15_INT8, false).ndcg(10);
     assertTrue(ndcg >= PUBLISHED_NDCG_AT_10 - 0.015, "nDCG@10 " + ndcg + " < " + (PUBLISHED_NDCG_AT_10 - 0.015));
+    // int8 embeddings depend slightly on batch composition (dynamic quantisation), hence the wider band
+    assertEquals(SUBSET_NDCG_AT_10_INT8, ndcg, 0.01, "nDCG@10 on the subset moved");
   }
 }
