@@ -15,6 +15,16 @@ public final class Cli {
   private Cli() {}
 
   public static void main(String[] args) {
-    System.exit(new CommandLine(new Cli()).execute(args));
+    CommandLine cli = new CommandLine(new Cli());
+    // bad input (a missing dataset, a broken model, a store of another model) gets its message, not a stack trace
+    cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+      if (e instanceof IllegalArgumentException || e instanceof IllegalStateException
+          || e instanceof java.io.IOException || e instanceof java.io.UncheckedIOException) {
+        commandLine.getErr().println("error: " + e.getMessage());
+        return 1;
+      }
+      throw e;
+    });
+    System.exit(cli.execute(args));
   }
 }

@@ -262,6 +262,27 @@ public final class Encoder implements AutoCloseable {
     }
   }
 
+  /**
+   * Cuts {@code text} into consecutive chunks of at most {@code tokensPerChunk} tokens of this model's tokenizer
+   * (special tokens not counted), as LLM-Embedder chunks long documents and conversations for memory retrieval. The
+   * cuts fall where a token starts, so the chunks concatenated give back {@code text} exactly (lossless), whatever
+   * the script. An empty text gives one empty chunk.
+   *
+   * @param tokensPerChunk at least 1 (LLM-Embedder's long-range language modeling uses 128)
+   * @return the chunks in order, none empty unless {@code text} is
+   * @throws IllegalArgumentException if {@code text} is null or {@code tokensPerChunk < 1}
+   */
+  public List<String> chunk(String text, int tokensPerChunk) {
+    if (text == null) {
+      throw new IllegalArgumentException("text is null; use \"\" for an empty text");
+    }
+    if (tokensPerChunk < 1) {
+      throw new IllegalArgumentException("tokensPerChunk is " + tokensPerChunk + "; must be at least 1");
+    }
+    checkOpen();
+    return tokenizer.chunk(text, tokensPerChunk);
+  }
+
   /** The number of tokens of {@code text} (special tokens included, no instruction, no truncation). */
   public int countTokens(String text) {
     checkOpen();

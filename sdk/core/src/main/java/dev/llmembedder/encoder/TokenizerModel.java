@@ -2,10 +2,12 @@ package dev.llmembedder.encoder;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.CharSpan;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -68,6 +70,35 @@ final class TokenizerModel implements AutoCloseable {
       out[i] = truncate(encodings[i], maxTokens);
     }
     return out;
+  }
+
+  /**
+   * Cuts {@code text} into consecutive pieces of at most {@code tokensPerChunk} tokens (special tokens not counted),
+   * cutting only where a token starts, so that the pieces concatenated give back {@code text} exactly. Whitespace
+   * before a token stays with the piece before it.
+   */
+  List<String> chunk(String text, int tokensPerChunk) {
+    Encoding encoding = tokenizer.encode(text, false, false);
+    CharSpan[] spans = encoding.getCharTokenSpans();
+    List<String> chunks = new ArrayList<>();
+    int from = 0;
+    int cpFrom = 0; // code points before index `from`, to map the tokenizer's code-point offsets to UTF-16 indices
+    for (int t = tokensPerChunk; t < spans.length; t += tokensPerChunk) {
+      CharSpan start = spans[t];
+      if (start == null) {
+        continue;
+      }
+      int cut = text.offsetByCodePoints(from, start.getStart() - cpFrom);
+      if (cut > from) {
+        chunks.add(text.substring(from, cut));
+        cpFrom = start.getStart();
+        from = cut;
+      }
+    }
+    if (from < text.length() || chunks.isEmpty()) {
+      chunks.add(text.substring(from));
+    }
+    return chunks;
   }
 
   /** The number of tokens of {@code text}, special tokens included, without truncation. */
