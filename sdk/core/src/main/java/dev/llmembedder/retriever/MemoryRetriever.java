@@ -1,0 +1,239 @@
+package dev.llmembedder.retriever;
+
+import dev.llmembedder.encoder.Encoder;
+import dev.llmembedder.encoder.Task;
+import dev.llmembedder.index.Document;
+import dev.llmembedder.index.DocumentHit;
+import dev.llmembedder.index.DocumentIndex;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * Memory retrieval (LLM-Embedder's lrlm and chat tasks): one named, append-only stream of text, such as a long
+ * document or a conversation, cut into chunks; a query finds the earlier chunks that help the LLM continue.
+ *
+ * <p><b>Chunks.</b> In {@link Mode#DOCUMENT} mode appended text continues the stream and is cut into chunks of
+ * {@code chunkTokens} tokens of the encoder's tokenizer (LLM-Embedder's long-range language modeling uses 128); the
+ * chunks concatenated give back the stream exactly. In {@link Mode#CONVERSATION} mode every append is one turn and one
+ * chunk. Appending is incremental: only new chunks are encoded, plus the partly filled last chunk when it grows.
+ *
+ * <p><b>Retrieval.</b> The query (by default the most recent chunk) is matched against the chunks outside the recent
+ * window (the last {@code recentTokens} tokens, which the LLM already sees); those are never returned. A hit on chunk
+ * {@code i} comes with chunk {@code i + 1}, its continuation; overlapping or adjacent spans are merged, and spans come
+ * in stream order, not score order. Instructions: lrlm for documents, chat for conversations.
+ *
+ * <p>Thread-safe: appends are serialised; retrievals run concurrently and see every append that returned.
+ */
+public final class MemoryRetriever {
+  /** What the memory holds. */
+  public enum Mode {
+    /** A long document: appends continue the text, chunked by tokens; the lrlm instructions. */
+    DOCUMENT(Task.LRLM),
+    /** A conversation: one turn per append and per chunk; the chat instructions. */
+    CONVERSATION(Task.CHAT);
+
+    private final Task task;
+
+    Mode(Task task) {
+      this.task = task;
+    }
+
+    /** The LLM-Embedder task whose instructions this mode uses. */
+    public Task task() {
+      return task;
+    }
+  }
+
+  /**
+   * Consecutive chunks returned for a query.
+   *
+   * @param firstChunk index of the first chunk in the stream (0-based)
+   * @param lastChunk index of the last chunk, inclusive
+   * @param text the chunks' text, concatenated as in the stream
+   * @param score the best score of the hits that brought this span
+   */
+  public record MemorySpan(int firstChunk, int lastChunk, String text, float score) {}
+
+  private final Encoder encoder;
+  private final DocumentIndex index;
+  private final String name;
+  private final Mode mode;
+  private final int chunkTokens;
+  private final int recentTokens;
+  private final int specialTokens;
+  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  // guarded by lock
+  private final List<String> chunks = new ArrayList<>();
+  private final List<Integer> chunkTokenCounts = new ArrayList<>();
+
+  /**
+   * An empty memory.
+   *
+   * @param encoder encodes chunks and queries; not closed by this memory
+   * @param index holds the chunk embeddings; must be empty, with the encoder's dimension
+   * @param name the memory's name, for messages
+   * @param chunkTokens tokens per chunk in {@link Mode#DOCUMENT} mode, at least 1 (LLM-Embedder: 128)
+   * @param recentTokens the recent window in tokens, never returned (default in the paper's setup: 2,048)
+   * @throws IllegalArgumentException for a non-empty index, a dimension mismatch, or bounds below 1 / 0
+   */
+  public MemoryRetriever(Encoder encoder, DocumentIndex index, String name, Mode mode, int chunkTokens,
+      int recentTokens) {
+    this.encoder = Objects.requireNonNull(encoder, "encoder");
+    this.index = Objects.requireNonNull(index, "index");
+    this.name = Objects.requireNonNull(name, "name");
+    this.mode = Objects.requireNonNull(mode, "mode");
+    if (chunkTokens < 1) {
+      throw new IllegalArgumentException("chunkTokens is " + chunkTokens + "; must be at least 1");
+    }
+    if (recentTokens < 0) {
+      throw new IllegalArgumentException("recentTokens is " + recentTokens + "; must be 0 or more");
+    }
+    if (index.size() != 0 || index.dimension() != encoder.dimension()) {
+      throw new IllegalArgumentException("memory '" + name + "' needs an empty index of dimension "
+          + encoder.dimension() + "; got " + index.size() + " entries of dimension " + index.dimension());
+    }
+    this.chunkTokens = chunkTokens;
+    this.recentTokens = recentTokens;
+    this.specialTokens = encoder.countTokens("");
+  }
+
+  /**
+   * Appends text: in {@link Mode#DOCUMENT} mode it continues the stream (a word split across two appends is
+   * tokenized as two words only when the last chunk was already full); in {@link Mode#CONVERSATION} mode it is one
+   * turn. An empty string appends nothing.
+   *
+   * @throws IllegalArgumentException if {@code text} is null, or a whitespace-only turn or start of a document
+   */
+  public void append(String text) {
+    if (text == null) {
+      throw new IllegalArgumentException("text to append to memory '" + name + "' is null");
+    }
+    if (text.isEmpty()) {
+      return;
+    }
+    lock.writeLock().lock();
+    try {
+      int first = chunks.size();
+      String tail = text;
+      if (mode == Mode.DOCUMENT && first > 0 && chunkTokenCounts.get(first - 1) < chunkTokens) {
+        first--; // the partly filled last chunk grows: re-chunk and re-encode it with the new text
+        tail = chunks.get(first) + text;
+      }
+      if (tail.isBlank()) {
+        throw new IllegalArgumentException("text to append to memory '" + name + "' is only whitespace ("
+            + text.length() + " chars); a " + (mode == Mode.DOCUMENT ? "document must start" : "turn must have")
+            + " with text");
+      }
+      List<String> pieces = mode == Mode.DOCUMENT ? encoder.chunk(tail, chunkTokens) : List.of(tail);
+      float[][] embeddings = encoder.encodeKeys(pieces, mode.task());
+      List<Document> docs = new ArrayList<>(pieces.size());
+      for (int j = 0; j < pieces.size(); j++) {
+        docs.add(new Document(Integer.toString(first + j), "", pieces.get(j), Map.of()));
+      }
+      index.addAll(docs, embeddings);
+      while (chunks.size() > first) {
+        chunks.remove(chunks.size() - 1);
+        chunkTokenCounts.remove(chunkTokenCounts.size() - 1);
+      }
+      for (String piece : pieces) {
+        chunks.add(piece);
+        chunkTokenCounts.add(piece.isBlank() ? 0 : encoder.countTokens(piece) - specialTokens);
+      }
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  /** Retrieves with the most recent chunk (turn) as the query; see {@link #retrieve(String, int)}. */
+  public List<MemorySpan> retrieve(int k) {
+    String last;
+    lock.readLock().lock();
+    try {
+      if (chunks.isEmpty()) {
+        return List.of();
+      }
+      last = chunks.get(chunks.size() - 1);
+    } finally {
+      lock.readLock().unlock();
+    }
+    return retrieve(last, k);
+  }
+
+  /**
+   * The chunks outside the recent window that best match {@code query}, each with its continuation, merged into
+   * spans in stream order.
+   *
+   * @param k hits to look for (each brings its next chunk), at least 1
+   * @return spans in stream order; empty when no chunk lies outside the recent window
+   * @throws IllegalArgumentException if {@code query} is null or only whitespace, or {@code k < 1}
+   */
+  public List<MemorySpan> retrieve(String query, int k) {
+    if (k < 1) {
+      throw new IllegalArgumentException("k is " + k + "; must be at least 1");
+    }
+    float[] q = encoder.encodeQuery(query, mode.task());
+    lock.readLock().lock();
+    try {
+      int recentStart = recentStart();
+      if (recentStart == 0) {
+        return List.of();
+      }
+      List<DocumentHit> hits = index.search(q, k, d -> Integer.parseInt(d.id()) < recentStart);
+      float[] best = new float[recentStart];
+      boolean[] hit = new boolean[recentStart];
+      for (DocumentHit h : hits) {
+        int i = Integer.parseInt(h.document().id());
+        for (int j = i; j <= Math.min(i + 1, recentStart - 1); j++) {
+          best[j] = hit[j] ? Math.max(best[j], h.score()) : h.score();
+          hit[j] = true;
+        }
+      }
+      List<MemorySpan> spans = new ArrayList<>();
+      for (int i = 0; i < recentStart; i++) {
+        if (!hit[i]) {
+          continue;
+        }
+        int start = i;
+        float score = best[i];
+        StringBuilder text = new StringBuilder();
+        while (i < recentStart && hit[i]) { // adjacent or overlapping spans merge
+          text.append(chunks.get(i));
+          score = Math.max(score, best[i]);
+          i++;
+        }
+        spans.add(new MemorySpan(start, i - 1, text.toString(), score));
+      }
+      return spans;
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /** The chunks so far, in stream order (a copy). */
+  public List<String> chunks() {
+    lock.readLock().lock();
+    try {
+      return List.copyOf(chunks);
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /** Index of the first chunk that overlaps the last {@code recentTokens} tokens. Caller holds the lock. */
+  int recentStart() {
+    int i = chunks.size();
+    int tokens = 0;
+    while (i > 0 && tokens < recentTokens) {
+      tokens += chunkTokenCounts.get(--i);
+    }
+    return i;
+  }
+
+  /** The memory's name. */
+  public String name() {
+    return name;
+  }
+}
