@@ -6,12 +6,20 @@ import dev.llmembedder.encoder.Encoder;
 import dev.llmembedder.encoder.ModelFamily;
 import dev.llmembedder.encoder.ModelPreset;
 import dev.llmembedder.index.DocumentIndex;
+import dev.llmembedder.retriever.ExampleRetriever;
 import dev.llmembedder.retriever.KnowledgeRetriever;
+import dev.llmembedder.retriever.MemoryRetriever;
+import dev.llmembedder.retriever.MemoryRetriever.Mode;
+import dev.llmembedder.retriever.MemoryRetriever.Settings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
 
 /**
  * The SDK's entry point: one encoder, the retrievers over it, and a fluent way to build an LLM's prompt context.
@@ -24,8 +32,11 @@ import java.util.Objects;
  * }
  * }</pre>
  *
- * <p><b>Storage.</b> Without a storage directory everything lives in memory. With one, {@link #commit()} writes the
- * collections atomically under it (a crash leaves the last committed version readable), {@link #close()} commits, and
+ * <p><b>Retrievers.</b> {@link #knowledge()} (passages for a question), {@link #memory(String)} (named long documents
+ * and conversations), {@link #examples()} (in-context demonstrations); {@link #context(String)} combines them.
+ *
+ * <p><b>Storage.</b> Without a storage directory everything lives in memory. With one, {@link #commit()} writes each of the
+ * collections ({@code knowledge/}, {@code examples/}, {@code memories/<name>/}) atomically under it (a crash leaves the last committed version readable), {@link #close()} commits, and
  * the next {@code build()} on the same directory reopens them. A directory written with one model cannot be opened
  * with another: the embeddings would not be comparable.
  *
@@ -34,32 +45,47 @@ import java.util.Objects;
  */
 public final class LlmEmbedder implements AutoCloseable {
   private static final String KNOWLEDGE_DIR = "knowledge";
+  private static final String EXAMPLES_DIR = "examples";
+  private static final String MEMORIES_DIR = "memories";
+  private static final Pattern MEMORY_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
 
   private final Encoder encoder;
   private final boolean ownsEncoder;
   private final Path storage;
   private final DocumentIndex knowledgeIndex;
   private final KnowledgeRetriever knowledge;
+  private final DocumentIndex examplesIndex;
+  private final ExampleRetriever examples;
+  private final Map<String, MemoryRetriever> memories = new ConcurrentHashMap<>();
+  private final Map<String, DocumentIndex> memoryIndexes = new ConcurrentHashMap<>();
   private boolean closed;
 
   private LlmEmbedder(Encoder encoder, boolean ownsEncoder, Path storage) {
     this.encoder = encoder;
     this.ownsEncoder = ownsEncoder;
     this.storage = storage;
-    DocumentIndex index = null;
     if (storage != null) {
       StorageManifest.checkOrCreate(storage, encoder);
-      Path dir = storage.resolve(KNOWLEDGE_DIR);
+    }
+    this.knowledgeIndex = openOrCreate(KNOWLEDGE_DIR);
+    this.knowledge = new KnowledgeRetriever(encoder, knowledgeIndex);
+    this.examplesIndex = openOrCreate(EXAMPLES_DIR);
+    this.examples = new ExampleRetriever(encoder, examplesIndex);
+  }
+
+  /** The collection saved under {@code storage/relative}, or a new empty one (always, without storage). */
+  private DocumentIndex openOrCreate(String relative) {
+    if (storage != null) {
+      Path dir = storage.resolve(relative);
       if (Files.exists(dir.resolve("manifest.json"))) {
         try {
-          index = DocumentIndex.open(dir);
+          return DocumentIndex.open(dir);
         } catch (IOException e) {
-          throw new UncheckedIOException("cannot open the knowledge collection in " + dir + ": " + e.getMessage(), e);
+          throw new UncheckedIOException("cannot open the collection in " + dir + ": " + e.getMessage(), e);
         }
       }
     }
-    this.knowledgeIndex = index != null ? index : DocumentIndex.create(encoder.dimension());
-    this.knowledge = new KnowledgeRetriever(encoder, knowledgeIndex);
+    return DocumentIndex.create(encoder.dimension());
   }
 
   /** A builder; with no settings it uses the embedded {@link ModelPreset#BGE_SMALL_EN_V15} on the CPU, in memory. */
@@ -72,13 +98,73 @@ public final class LlmEmbedder implements AutoCloseable {
     return knowledge;
   }
 
+  /** Example retrieval: in-context demonstrations for a new task input. */
+  public ExampleRetriever examples() {
+    return examples;
+  }
+
+  /**
+   * The memory called {@code name}: reopened from the storage directory in the mode it was saved in, or created as a
+   * {@link Mode#DOCUMENT} memory with LLM-Embedder's defaults (128-token chunks, 2,048 recent tokens).
+   *
+   * @param name 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit (it names a directory)
+   * @throws IllegalArgumentException for a name outside that alphabet
+   */
+  public MemoryRetriever memory(String name) {
+    return memory(name, (Settings) null);
+  }
+
+  /** Shorthand for {@code memory(name, Settings.of(mode))}. */
+  public MemoryRetriever memory(String name, Mode mode) {
+    return memory(name, Settings.of(mode));
+  }
+
+  /**
+   * The memory called {@code name} with {@code settings}: reopened or created as in {@link #memory(String)}. The mode
+   * is saved with the memory; chunk length and recent window apply to this session (the first call that opens the
+   * memory sets them).
+   *
+   * @throws IllegalArgumentException for a bad name, or when the memory exists in another mode
+   */
+  public MemoryRetriever memory(String name, Settings settings) {
+    Mode mode = settings == null ? null : settings.mode();
+    if (name == null || !MEMORY_NAME.matcher(name).matches()) {
+      throw new IllegalArgumentException("memory name '" + name + "' is not allowed: use 1 to 64 letters, digits,"
+          + " '.', '_' or '-', starting with a letter or digit");
+    }
+    MemoryRetriever memory = memories.computeIfAbsent(name, n -> {
+      DocumentIndex index = openOrCreate(MEMORIES_DIR + "/" + n);
+      memoryIndexes.put(n, index);
+      Mode stored = MemoryRetriever.storedMode(index, mode != null ? mode : Mode.DOCUMENT);
+      Settings base = settings != null ? settings : Settings.of(stored);
+      return new MemoryRetriever(encoder, index, n, new Settings(stored, base.chunkTokens(), base.recentTokens()));
+    });
+    if (mode != null && memory.mode() != mode) {
+      throw new IllegalArgumentException("memory '" + name + "' is a " + memory.mode() + " memory, not " + mode);
+    }
+    return memory;
+  }
+
   /**
    * Starts a prompt context for {@code query}; say which retrievers to consult, then {@code build()}.
    *
    * @throws IllegalArgumentException if the query is null or only whitespace
    */
   public ContextBuilder context(String query) {
-    return new ContextBuilder(query, knowledge);
+    return new ContextBuilder(query, knowledge, examples, this::existingMemory);
+  }
+
+  private MemoryRetriever existingMemory(String name) {
+    MemoryRetriever memory = memories.get(name);
+    if (memory == null && storage != null && name != null && MEMORY_NAME.matcher(name).matches()
+        && Files.exists(storage.resolve(MEMORIES_DIR).resolve(name).resolve("manifest.json"))) {
+      memory = memory(name);
+    }
+    if (memory == null) {
+      throw new IllegalArgumentException("unknown memory '" + name + "'; known: " + new TreeSet<>(memories.keySet())
+          + " (create one with embedder.memory(name))");
+    }
+    return memory;
   }
 
   /** The encoder in use (shared; do not close it). */
@@ -95,13 +181,20 @@ public final class LlmEmbedder implements AutoCloseable {
     if (closed) {
       throw new IllegalStateException("embedder is closed");
     }
-    if (storage != null) {
-      Path dir = storage.resolve(KNOWLEDGE_DIR);
-      try {
-        knowledge.save(dir);
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot commit the knowledge collection to " + dir + ": " + e.getMessage(), e);
+    if (storage == null) {
+      return;
+    }
+    Path dir = storage.resolve(KNOWLEDGE_DIR);
+    try {
+      knowledge.save(dir);
+      dir = storage.resolve(EXAMPLES_DIR);
+      examples.save(dir);
+      for (MemoryRetriever memory : memories.values()) {
+        dir = storage.resolve(MEMORIES_DIR).resolve(memory.name());
+        memory.save(dir);
       }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot commit the collection to " + dir + ": " + e.getMessage(), e);
     }
   }
 
@@ -116,6 +209,8 @@ public final class LlmEmbedder implements AutoCloseable {
     } finally {
       closed = true;
       knowledgeIndex.close();
+      examplesIndex.close();
+      memoryIndexes.values().forEach(DocumentIndex::close);
       if (ownsEncoder) {
         encoder.close();
       }

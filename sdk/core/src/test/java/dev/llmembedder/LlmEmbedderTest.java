@@ -10,6 +10,9 @@ import dev.llmembedder.encoder.InstructionSet;
 import dev.llmembedder.encoder.ModelPreset;
 import dev.llmembedder.index.Document;
 import dev.llmembedder.index.DocumentHit;
+import dev.llmembedder.retriever.Demonstration;
+import dev.llmembedder.retriever.MemoryRetriever;
+import dev.llmembedder.retriever.MemoryRetriever.Mode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -84,6 +87,54 @@ class LlmEmbedderTest {
           () -> LlmEmbedder.builder().encoder(other).storageDirectory(store).build());
       assertTrue(e.getMessage().contains(store.toString()) && e.getMessage().contains("Represent this document"),
           e.getMessage());
+    }
+  }
+
+  @Test
+  void memoriesAndExamplesJoinTheContextAndSurviveReopening(@TempDir Path store) {
+    String question = "Which drink is made by forcing hot water through coffee?";
+    PromptContext before;
+    try (LlmEmbedder embedder = LlmEmbedder.builder().encoder(encoder).storageDirectory(store).build()) {
+      embedder.knowledge().addAll(PASSAGES);
+      embedder.examples().addAll(List.of(
+          new Demonstration("d1", "qa", "", "Which drink is brewed from tea leaves?", "Tea"),
+          new Demonstration("d2", "math", "", "What is 2 + 2?", "4")));
+      MemoryRetriever chat = embedder.memory("chat", MemoryRetriever.Settings.of(Mode.CONVERSATION)
+          .withRecentTokens(10)); // only the last turn is recent
+      chat.append("Speaker 1: I drink espresso every morning before work.");
+      chat.append("Speaker 2: I prefer green tea, it calms me down.");
+      chat.append("Speaker 1: My bike broke down on the way to the office.");
+      before = embedder.context(question).knowledge(1).memory("chat", 1).examples(1).build();
+      assertEquals("p4", before.knowledge().get(0).document().id());
+      assertEquals("d1", before.examples().get(0).demonstration().id());
+      assertEquals(0, before.memory().get(0).spans().get(0).firstChunk(), before.memory().toString());
+      assertTrue(before.render().contains("Memory (chat):\nSpeaker 1: I drink espresso"), before.render());
+      assertTrue(before.render().contains("Examples:\nInput: Which drink is brewed from tea leaves?\nOutput: Tea"),
+          before.render());
+    }
+    try (LlmEmbedder reopened = LlmEmbedder.builder().encoder(encoder).storageDirectory(store).build()) {
+      // the memory reopens on first use, in the mode it was saved in
+      reopened.memory("chat", MemoryRetriever.Settings.of(Mode.CONVERSATION).withRecentTokens(10));
+      PromptContext after = reopened.context(question).knowledge(1).memory("chat", 1).examples(1).build();
+      assertEquals(before.render(), after.render());
+      assertEquals(Mode.CONVERSATION, reopened.memory("chat").mode());
+      var wrongMode = assertThrows(IllegalArgumentException.class, () -> reopened.memory("chat", Mode.DOCUMENT));
+      assertTrue(wrongMode.getMessage().contains("CONVERSATION"), wrongMode.getMessage());
+    }
+  }
+
+  @Test
+  void unknownOrUnsafeMemoryNamesAreRejected() {
+    try (LlmEmbedder embedder = LlmEmbedder.builder().encoder(encoder).build()) {
+      var unknown = assertThrows(IllegalArgumentException.class, () -> embedder.context("q").memory("nope", 1));
+      assertTrue(unknown.getMessage().contains("unknown memory 'nope'"), unknown.getMessage());
+      for (String bad : List.of("../escape", "a/b", "..", "", " x")) {
+        var e = assertThrows(IllegalArgumentException.class, () -> embedder.memory(bad));
+        assertTrue(e.getMessage().contains("'" + bad + "'"), e.getMessage());
+      }
+      // an empty memory or example set contributes nothing: not an error
+      embedder.memory("empty");
+      assertEquals("", embedder.context("q").memory("empty", 2).examples(2).knowledge(1).build().render());
     }
   }
 

@@ -81,6 +81,15 @@ public final class ExampleRetriever {
     return hits.stream().map(h -> new ExampleHit(toDemonstration(h.document()), h.score())).toList();
   }
 
+  /**
+   * Writes the demonstrations and their embeddings to {@code directory} atomically (see {@link DocumentIndex#save}).
+   *
+   * @throws IOException if writing fails; the previously saved version stays readable
+   */
+  public void save(Path directory) throws IOException {
+    index.save(directory);
+  }
+
   /** The number of demonstrations. */
   public int size() {
     return index.size();

@@ -5,6 +5,8 @@ import dev.llmembedder.encoder.Task;
 import dev.llmembedder.index.Document;
 import dev.llmembedder.index.DocumentHit;
 import dev.llmembedder.index.DocumentIndex;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -48,6 +50,41 @@ public final class MemoryRetriever {
   }
 
   /**
+   * How a memory chunks and what it keeps out of results.
+   *
+   * @param mode document (token chunks, lrlm) or conversation (one turn per chunk, chat)
+   * @param chunkTokens tokens per chunk in {@link Mode#DOCUMENT} mode, at least 1
+   * @param recentTokens the most recent tokens, which the LLM already sees and retrieval never returns; 0 or more
+   */
+  public record Settings(Mode mode, int chunkTokens, int recentTokens) {
+    /** @throws IllegalArgumentException naming a bound that is out of range */
+    public Settings {
+      Objects.requireNonNull(mode, "mode");
+      if (chunkTokens < 1) {
+        throw new IllegalArgumentException("chunkTokens is " + chunkTokens + "; must be at least 1");
+      }
+      if (recentTokens < 0) {
+        throw new IllegalArgumentException("recentTokens is " + recentTokens + "; must be 0 or more");
+      }
+    }
+
+    /** {@code mode} with LLM-Embedder's defaults: 128-token chunks, 2,048 recent tokens. */
+    public static Settings of(Mode mode) {
+      return new Settings(mode, DEFAULT_CHUNK_TOKENS, DEFAULT_RECENT_TOKENS);
+    }
+
+    /** The same settings with another recent window. */
+    public Settings withRecentTokens(int tokens) {
+      return new Settings(mode, chunkTokens, tokens);
+    }
+
+    /** The same settings with another chunk length. */
+    public Settings withChunkTokens(int tokens) {
+      return new Settings(mode, tokens, recentTokens);
+    }
+  }
+
+  /**
    * Consecutive chunks returned for a query.
    *
    * @param firstChunk index of the first chunk in the stream (0-based)
@@ -56,6 +93,14 @@ public final class MemoryRetriever {
    * @param score the best score of the hits that brought this span
    */
   public record MemorySpan(int firstChunk, int lastChunk, String text, float score) {}
+
+  /** Chunk metadata: the memory's mode, and the chunk's length in tokens (for the recent window after reopening). */
+  private static final String MODE = "mode";
+  private static final String TOKENS = "tokens";
+
+  /** The defaults of LLM-Embedder's long-range language modeling setup: 128-token chunks, 2,048 recent tokens. */
+  public static final int DEFAULT_CHUNK_TOKENS = 128;
+  public static final int DEFAULT_RECENT_TOKENS = 2048;
 
   private final Encoder encoder;
   private final DocumentIndex index;
@@ -70,34 +115,38 @@ public final class MemoryRetriever {
   private final List<Integer> chunkTokenCounts = new ArrayList<>();
 
   /**
-   * An empty memory.
+   * A memory over {@code index}: empty, or reopened from an index this class wrote (saved with
+   * {@link DocumentIndex#save}), whose chunks it restores.
    *
    * @param encoder encodes chunks and queries; not closed by this memory
-   * @param index holds the chunk embeddings; must be empty, with the encoder's dimension
+   * @param index holds the chunk embeddings; empty or written by a memory of the same mode, with the encoder's
+   *     dimension
    * @param name the memory's name, for messages
-   * @param chunkTokens tokens per chunk in {@link Mode#DOCUMENT} mode, at least 1 (LLM-Embedder: 128)
-   * @param recentTokens the recent window in tokens, never returned (default in the paper's setup: 2,048)
-   * @throws IllegalArgumentException for a non-empty index, a dimension mismatch, or bounds below 1 / 0
+   * @param settings mode, chunk length and recent window
+   * @throws IllegalArgumentException for a dimension mismatch or an index that does not hold a memory of this mode
    */
-  public MemoryRetriever(Encoder encoder, DocumentIndex index, String name, Mode mode, int chunkTokens,
-      int recentTokens) {
+  public MemoryRetriever(Encoder encoder, DocumentIndex index, String name, Settings settings) {
     this.encoder = Objects.requireNonNull(encoder, "encoder");
     this.index = Objects.requireNonNull(index, "index");
     this.name = Objects.requireNonNull(name, "name");
-    this.mode = Objects.requireNonNull(mode, "mode");
-    if (chunkTokens < 1) {
-      throw new IllegalArgumentException("chunkTokens is " + chunkTokens + "; must be at least 1");
+    this.mode = settings.mode();
+    if (index.dimension() != encoder.dimension()) {
+      throw new IllegalArgumentException("memory '" + name + "' needs an index of dimension " + encoder.dimension()
+          + "; got " + index.dimension());
     }
-    if (recentTokens < 0) {
-      throw new IllegalArgumentException("recentTokens is " + recentTokens + "; must be 0 or more");
-    }
-    if (index.size() != 0 || index.dimension() != encoder.dimension()) {
-      throw new IllegalArgumentException("memory '" + name + "' needs an empty index of dimension "
-          + encoder.dimension() + "; got " + index.size() + " entries of dimension " + index.dimension());
-    }
-    this.chunkTokens = chunkTokens;
-    this.recentTokens = recentTokens;
+    this.chunkTokens = settings.chunkTokens();
+    this.recentTokens = settings.recentTokens();
     this.specialTokens = encoder.countTokens("");
+    for (int i = 0, n = index.size(); i < n; i++) { // reopening: chunk i is stored under id "i"
+      Document chunk = index.get(Integer.toString(i));
+      if (chunk == null || !mode.name().equals(chunk.metadata().get(MODE))) {
+        throw new IllegalArgumentException("memory '" + name + "': its index does not hold " + mode
+            + " chunks 0.." + (n - 1) + " (chunk " + i + " is " + (chunk == null ? "missing" : "of mode "
+            + chunk.metadata().get(MODE)) + ")");
+      }
+      chunks.add(chunk.text());
+      chunkTokenCounts.add(Integer.parseInt(chunk.metadata().get(TOKENS)));
+    }
   }
 
   /**
@@ -130,21 +179,33 @@ public final class MemoryRetriever {
       List<String> pieces = mode == Mode.DOCUMENT ? encoder.chunk(tail, chunkTokens) : List.of(tail);
       float[][] embeddings = encoder.encodeKeys(pieces, mode.task());
       List<Document> docs = new ArrayList<>(pieces.size());
+      int[] tokens = new int[pieces.size()];
       for (int j = 0; j < pieces.size(); j++) {
-        docs.add(new Document(Integer.toString(first + j), "", pieces.get(j), Map.of()));
+        tokens[j] = pieces.get(j).isBlank() ? 0 : encoder.countTokens(pieces.get(j)) - specialTokens;
+        docs.add(new Document(Integer.toString(first + j), "", pieces.get(j),
+            Map.of(MODE, mode.name(), TOKENS, Integer.toString(tokens[j]))));
       }
       index.addAll(docs, embeddings);
       while (chunks.size() > first) {
         chunks.remove(chunks.size() - 1);
         chunkTokenCounts.remove(chunkTokenCounts.size() - 1);
       }
-      for (String piece : pieces) {
-        chunks.add(piece);
-        chunkTokenCounts.add(piece.isBlank() ? 0 : encoder.countTokens(piece) - specialTokens);
+      for (int j = 0; j < pieces.size(); j++) {
+        chunks.add(pieces.get(j));
+        chunkTokenCounts.add(tokens[j]);
       }
     } finally {
       lock.writeLock().unlock();
     }
+  }
+
+  /**
+   * The mode of the memory whose chunks {@code index} holds, or {@code fallback} when it is empty: for reopening a
+   * saved memory without knowing its mode.
+   */
+  public static Mode storedMode(DocumentIndex index, Mode fallback) {
+    Document first = index.get("0");
+    return first == null ? fallback : Mode.valueOf(first.metadata().get(MODE));
   }
 
   /** Retrieves with the most recent chunk (turn) as the query; see {@link #retrieve(String, int)}. */
@@ -235,5 +296,34 @@ public final class MemoryRetriever {
   /** The memory's name. */
   public String name() {
     return name;
+  }
+
+  /** The memory's mode. */
+  public Mode mode() {
+    return mode;
+  }
+
+  /** Whether nothing has been appended. */
+  public boolean isEmpty() {
+    lock.readLock().lock();
+    try {
+      return chunks.isEmpty();
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /**
+   * Writes the chunks and their embeddings to {@code directory} atomically (see {@link DocumentIndex#save}).
+   *
+   * @throws IOException if writing fails; the previously saved version stays readable
+   */
+  public void save(Path directory) throws IOException {
+    lock.readLock().lock(); // no append between the chunk list and the index
+    try {
+      index.save(directory);
+    } finally {
+      lock.readLock().unlock();
+    }
   }
 }

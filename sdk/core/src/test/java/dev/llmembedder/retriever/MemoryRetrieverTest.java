@@ -36,8 +36,8 @@ class MemoryRetrieverTest {
   }
 
   private static MemoryRetriever memory(Mode mode, int chunkTokens, int recentTokens) {
-    return new MemoryRetriever(encoder, DocumentIndex.create(encoder.dimension()), "m", mode, chunkTokens,
-        recentTokens);
+    return new MemoryRetriever(encoder, DocumentIndex.create(encoder.dimension()), "m",
+        new MemoryRetriever.Settings(mode, chunkTokens, recentTokens));
   }
 
   /** Spans are in stream order, disjoint and not adjacent, outside the recent window, and each hit brought i+1. */
