@@ -121,6 +121,14 @@ class LlmEmbedderTest {
       var wrongMode = assertThrows(IllegalArgumentException.class, () -> reopened.memory("chat", Mode.DOCUMENT));
       assertTrue(wrongMode.getMessage().contains("CONVERSATION"), wrongMode.getMessage());
     }
+    try (LlmEmbedder reopened = LlmEmbedder.builder().encoder(encoder).storageDirectory(store).build()) {
+      // a saved memory opens on first use by name, in its saved mode, with the default 2,048-token recent window
+      PromptContext lazily = reopened.context(question).memory("chat", 1).build();
+      assertEquals("chat", lazily.memory().get(0).name());
+      assertEquals(List.of(), lazily.memory().get(0).spans(), "the whole short chat is within the recent window");
+      assertEquals(Mode.CONVERSATION, reopened.memory("chat").mode());
+      assertEquals(3, reopened.memory("chat").chunks().size());
+    }
   }
 
   @Test
