@@ -4,9 +4,6 @@ import dev.llmembedder.LlmEmbedder;
 import dev.llmembedder.eval.BeirDataset;
 import dev.llmembedder.eval.KnowledgeEvaluation;
 import dev.llmembedder.retriever.KnowledgeRetriever;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -20,14 +17,6 @@ final class Corpora {
     double docsPerSecond() {
       return seconds > 0 ? docs / seconds : Double.NaN;
     }
-  }
-
-  static BeirDataset load(Path dir, String split) throws IOException {
-    if (!Files.isDirectory(dir)) {
-      throw new IllegalArgumentException("dataset directory " + dir.toAbsolutePath().normalize() + " does not exist;"
-          + " expected a BEIR layout (corpus.jsonl, queries.jsonl, qrels/" + split + ".tsv), e.g. ../shared/data/scifact");
-    }
-    return BeirDataset.load(dir, split);
   }
 
   /**

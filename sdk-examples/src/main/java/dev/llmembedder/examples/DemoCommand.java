@@ -21,8 +21,7 @@ import picocli.CommandLine.Option;
 final class DemoCommand implements Callable<Integer> {
   @Mixin ModelOptions model;
 
-  @Option(names = "--data", defaultValue = "../shared/data/scifact", description = "BEIR dataset directory. Default: ${DEFAULT-VALUE}.")
-  Path data;
+  @Mixin DatasetOptions datasetOptions;
 
   @Option(names = "--store", description = "Index directory (default: index/<dataset>-<model>).")
   Path store;
@@ -32,8 +31,8 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    BeirDataset dataset = Corpora.load(data, "test");
-    Path dir = store != null ? store : Path.of("index", dataset.name() + "-" + model.modelName());
+    BeirDataset dataset = datasetOptions.load();
+    Path dir = store != null ? store : DatasetOptions.defaultStore(dataset, model);
     try (LlmEmbedder embedder = model.embedderBuilder().storageDirectory(dir).build()) {
       Corpora.IndexStats stats = Corpora.ensureIndexed(embedder, dataset);
       System.out.printf(stats.reused()

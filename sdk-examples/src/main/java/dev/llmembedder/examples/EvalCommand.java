@@ -25,11 +25,7 @@ import picocli.CommandLine.Option;
 final class EvalCommand implements Callable<Integer> {
   @Mixin ModelOptions model;
 
-  @Option(names = "--data", defaultValue = "../shared/data/scifact", description = "BEIR dataset directory. Default: ${DEFAULT-VALUE}.")
-  Path data;
-
-  @Option(names = "--split", defaultValue = "test", description = "qrels split. Default: ${DEFAULT-VALUE}.")
-  String split;
+  @Mixin DatasetOptions datasetOptions;
 
   @Option(names = "--store", description = "Reuse or create a saved index here (default: index in memory, so that"
       + " the index time is measured).")
@@ -49,7 +45,7 @@ final class EvalCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    BeirDataset dataset = Corpora.load(data, split);
+    BeirDataset dataset = datasetOptions.load();
     List<Map<String, Object>> rows = new ArrayList<>();
     try (LlmEmbedder embedder = embedder()) {
       Encoder encoder = embedder.encoder();
@@ -66,7 +62,7 @@ final class EvalCommand implements Callable<Integer> {
         double searchSeconds = (System.nanoTime() - start) / 1e9;
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("dataset", dataset.name());
-        row.put("split", split);
+        row.put("split", dataset.split());
         row.put("model", encoder.modelName());
         row.put("queryInstruction", instruction);
         row.put("queries", report.queries());

@@ -14,19 +14,15 @@ import picocli.CommandLine.Option;
 final class IndexCommand implements Callable<Integer> {
   @Mixin ModelOptions model;
 
-  @Option(names = "--data", defaultValue = "../shared/data/scifact", description = "BEIR dataset directory. Default: ${DEFAULT-VALUE}.")
-  Path data;
-
-  @Option(names = "--split", defaultValue = "test", description = "qrels split the loader checks. Default: ${DEFAULT-VALUE}.")
-  String split;
+  @Mixin DatasetOptions datasetOptions;
 
   @Option(names = "--store", description = "Index directory (default: index/<dataset>-<model>).")
   Path store;
 
   @Override
   public Integer call() throws Exception {
-    BeirDataset dataset = Corpora.load(data, split);
-    Path dir = store != null ? store : Path.of("index", dataset.name() + "-" + model.modelName());
+    BeirDataset dataset = datasetOptions.load();
+    Path dir = store != null ? store : DatasetOptions.defaultStore(dataset, model);
     try (LlmEmbedder embedder = model.embedderBuilder().storageDirectory(dir).build()) {
       Corpora.IndexStats stats = Corpora.ensureIndexed(embedder, dataset);
       if (stats.reused()) {

@@ -35,9 +35,10 @@ import java.util.regex.Pattern;
  * <p><b>Retrievers.</b> {@link #knowledge()} (passages for a question), {@link #memory(String)} (named long documents
  * and conversations), {@link #examples()} (in-context demonstrations); {@link #context(String)} combines them.
  *
- * <p><b>Storage.</b> Without a storage directory everything lives in memory. With one, {@link #commit()} writes each of the
- * collections ({@code knowledge/}, {@code examples/}, {@code memories/<name>/}) atomically under it (a crash leaves the last committed version readable), {@link #close()} commits, and
- * the next {@code build()} on the same directory reopens them. A directory written with one model cannot be opened
+ * <p><b>Storage.</b> Without a storage directory everything lives in memory. With one, {@link #commit()} writes each
+ * collection ({@code knowledge/}, {@code examples/}, {@code memories/<name>/}) atomically under it (a crash leaves
+ * each one's last committed version readable), {@link #close()} commits, and the next {@code build()} on the same
+ * directory reopens them. A directory written with one model cannot be opened
  * with another: the embeddings would not be comparable.
  *
  * <p><b>Thread-safety.</b> Thread-safe: share one instance; retrievals and context building may run from any number

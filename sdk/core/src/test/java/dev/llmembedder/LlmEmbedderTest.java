@@ -13,18 +13,17 @@ import dev.llmembedder.index.DocumentHit;
 import dev.llmembedder.retriever.Demonstration;
 import dev.llmembedder.retriever.MemoryRetriever;
 import dev.llmembedder.retriever.MemoryRetriever.Mode;
+import dev.llmembedder.testing.SharedEncoders;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The facade on the real embedded model: persistence, reopening, model checks, context building. */
 class LlmEmbedderTest {
-  private static Encoder encoder;
+  private static final Encoder encoder = SharedEncoders.int8();
 
   private static final List<Document> PASSAGES = List.of(
       new Document("p1", "Photosynthesis", "Plants turn light, water and carbon dioxide into sugar and oxygen.",
@@ -33,15 +32,6 @@ class LlmEmbedderTest {
       new Document("p3", "", "The Treaty of Westphalia ended the Thirty Years' War in 1648.", Map.of()),
       Document.of("p4", "Espresso is brewed by forcing hot water through finely ground coffee."));
 
-  @BeforeAll
-  static void load() {
-    encoder = Encoder.load(ModelPreset.BGE_SMALL_EN_V15_INT8);
-  }
-
-  @AfterAll
-  static void close() {
-    encoder.close();
-  }
 
   @Test
   void contextHoldsTheBestPassagesAndRendersThem() {

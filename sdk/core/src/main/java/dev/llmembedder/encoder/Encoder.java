@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -253,6 +254,8 @@ public final class Encoder implements AutoCloseable {
       pending.forEach(f -> f.cancel(true));
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while encoding", e);
+    } catch (CancellationException e) {
+      throw new IllegalStateException("the encoder was closed while encoding", e);
     } catch (ExecutionException e) {
       pending.forEach(f -> f.cancel(true));
       if (e.getCause() instanceof RuntimeException r) {
@@ -328,7 +331,8 @@ public final class Encoder implements AutoCloseable {
         return;
       }
       closed = true;
-      runners.shutdownNow();
+      // batches of bulk calls that have not started will never run: cancel them so that their callers return
+      runners.shutdownNow().forEach(task -> ((Future<?>) task).cancel(false));
       closeQuietly(session);
       tokenizer.close();
     } finally {

@@ -6,27 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmembedder.testing.SharedData;
+import dev.llmembedder.testing.SharedEncoders;
 import java.io.IOException;
 import java.nio.charset.Charset;
 import java.nio.file.Files;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Token chunking of long texts: lossless, bounded in tokens, any script. */
 class ChunkingTest {
-  private static Encoder encoder;
+  private static final Encoder encoder = SharedEncoders.int8();
 
-  @BeforeAll
-  static void load() {
-    encoder = Encoder.load(ModelPreset.BGE_SMALL_EN_V15_INT8);
-  }
-
-  @AfterAll
-  static void close() {
-    encoder.close();
-  }
 
   private static void assertLosslessAndBounded(String text, int n) {
     List<String> chunks = encoder.chunk(text, n);

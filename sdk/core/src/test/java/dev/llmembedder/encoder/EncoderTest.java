@@ -15,6 +15,7 @@ import dev.langchain4j.model.embedding.EmbeddingModel;
 import dev.langchain4j.model.embedding.onnx.bgesmallenv15.BgeSmallEnV15EmbeddingModel;
 import dev.langchain4j.model.embedding.onnx.bgesmallenv15q.BgeSmallEnV15QuantizedEmbeddingModel;
 import dev.llmembedder.testing.SharedData;
+import dev.llmembedder.testing.SharedEncoders;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -27,24 +28,13 @@ import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The encoder on the real embedded bge-small-en-v1.5, checked against LangChain4j's own in-process model. */
 class EncoderTest {
-  private static Encoder fp32;
+  private static final Encoder fp32 = SharedEncoders.fp32();
 
-  @BeforeAll
-  static void load() {
-    fp32 = Encoder.load(ModelPreset.BGE_SMALL_EN_V15);
-  }
-
-  @AfterAll
-  static void close() {
-    fp32.close();
-  }
 
   static float dot(float[] a, float[] b) {
     float s = 0;
@@ -292,6 +282,24 @@ class EncoderTest {
         () -> Encoder.builder().modelDirectory(lm, ModelFamily.BGE_V15).build());
     assertTrue(notEncoder.getMessage().contains("position_ids") || notEncoder.getMessage().contains("past"),
         notEncoder.getMessage());
+  }
+
+  @Test
+  void closingDuringABulkEncodeEndsItWithAnErrorInsteadOfHanging() throws Exception {
+    Encoder e = Encoder.builder().preset(ModelPreset.BGE_SMALL_EN_V15_INT8).batchSize(1).build();
+    List<String> texts = java.util.stream.IntStream.range(0, 400)
+        .mapToObj(i -> "passage number " + i + " about retrieval augmented generation").toList();
+    ExecutorService caller = Executors.newSingleThreadExecutor();
+    try {
+      Future<float[][]> bulk = caller.submit(() -> e.encode(texts, "", 64));
+      Thread.sleep(300);
+      e.close();
+      var failure = assertThrows(java.util.concurrent.ExecutionException.class,
+          () -> bulk.get(60, java.util.concurrent.TimeUnit.SECONDS));
+      assertTrue(failure.getCause() instanceof IllegalStateException, failure.getCause().toString());
+    } finally {
+      caller.shutdownNow();
+    }
   }
 
   @Test

@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.llmembedder.encoder.Encoder;
-import dev.llmembedder.encoder.ModelPreset;
 import dev.llmembedder.index.DocumentIndex;
 import dev.llmembedder.retriever.ExampleRetriever.ExampleHit;
 import dev.llmembedder.testing.SharedData;
+import dev.llmembedder.testing.SharedEncoders;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,24 +18,13 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Example retrieval on LLM-Embedder's own icl rows: a query with positive and negative demonstrations. */
 class ExampleRetrieverTest {
-  private static Encoder encoder;
+  private static final Encoder encoder = SharedEncoders.fp32();
 
-  @BeforeAll
-  static void load() {
-    encoder = Encoder.load(ModelPreset.BGE_SMALL_EN_V15);
-  }
-
-  @AfterAll
-  static void close() {
-    encoder.close();
-  }
 
   /** LLM-Embedder's icl keys are "input\noutput". */
   private static Demonstration demo(String id, String key) {

@@ -8,32 +8,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.llmembedder.encoder.Encoder;
-import dev.llmembedder.encoder.ModelPreset;
 import dev.llmembedder.index.DocumentIndex;
 import dev.llmembedder.retriever.MemoryRetriever.MemorySpan;
 import dev.llmembedder.retriever.MemoryRetriever.Mode;
 import dev.llmembedder.testing.SharedData;
+import dev.llmembedder.testing.SharedEncoders;
 import java.io.IOException;
 import java.nio.charset.Charset;
 import java.nio.file.Files;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Memory retrieval on a real novel and LLM-Embedder's own conversation rows. */
 class MemoryRetrieverTest {
-  private static Encoder encoder;
+  private static final Encoder encoder = SharedEncoders.int8();
 
-  @BeforeAll
-  static void load() {
-    encoder = Encoder.load(ModelPreset.BGE_SMALL_EN_V15_INT8);
-  }
-
-  @AfterAll
-  static void close() {
-    encoder.close();
-  }
 
   private static MemoryRetriever memory(Mode mode, int chunkTokens, int recentTokens) {
     return new MemoryRetriever(encoder, DocumentIndex.create(encoder.dimension()), "m",
