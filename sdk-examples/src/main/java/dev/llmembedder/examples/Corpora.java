@@ -20,10 +20,11 @@ final class Corpora {
   }
 
   /**
-   * Adds the corpus to the retriever unless it already holds every document (a saved index being reused), with a
-   * progress bar showing docs/s and the ETA.
+   * Adds the corpus to the embedder's knowledge unless it already holds every document (a saved index being reused),
+   * with a progress bar showing docs/s and the ETA, then commits.
    */
-  static IndexStats ensureIndexed(KnowledgeRetriever retriever, BeirDataset data) {
+  static IndexStats ensureIndexed(LlmEmbedder embedder, BeirDataset data) {
+    KnowledgeRetriever retriever = embedder.knowledge();
     int n = data.corpus().size();
     if (retriever.size() == n && data.corpus().keySet().stream().allMatch(id -> retriever.get(id) != null)) {
       return new IndexStats(n, 0, true);
@@ -33,15 +34,8 @@ final class Corpora {
         .setUnit(" docs", 1).showSpeed().setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(1000).build()) {
       KnowledgeEvaluation.index(retriever, data, bar::stepBy);
     }
-    return new IndexStats(n, (System.nanoTime() - start) / 1e9, false);
-  }
-
-  /** Opens (or creates) a persistent embedder on {@code store} and makes sure it holds the corpus; commits. */
-  static IndexStats ensureIndexed(LlmEmbedder embedder, BeirDataset data) {
-    IndexStats stats = ensureIndexed(embedder.knowledge(), data);
-    if (!stats.reused()) {
-      embedder.commit();
-    }
-    return stats;
+    double seconds = (System.nanoTime() - start) / 1e9;
+    embedder.commit();
+    return new IndexStats(n, seconds, false);
   }
 }

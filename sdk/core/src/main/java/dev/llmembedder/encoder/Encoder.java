@@ -615,10 +615,7 @@ public final class Encoder implements AutoCloseable {
 
     /** Texts per model run, at most (default 32); see also {@link #batchTokens(int)}. */
     public Builder batchSize(int batchSize) {
-      if (batchSize < 1) {
-        throw new IllegalArgumentException("batchSize is " + batchSize + "; must be at least 1");
-      }
-      this.batchSize = batchSize;
+      this.batchSize = atLeastOne("batchSize", batchSize);
       return this;
     }
 
@@ -626,10 +623,7 @@ public final class Encoder implements AutoCloseable {
      * Padded tokens per model run (rows x longest row; default 2,048). A single text longer than this still runs, alone.
      */
     public Builder batchTokens(int tokens) {
-      if (tokens < 1) {
-        throw new IllegalArgumentException("batchTokens is " + tokens + "; must be at least 1");
-      }
-      this.batchTokens = tokens;
+      this.batchTokens = atLeastOne("batchTokens", tokens);
       return this;
     }
 
@@ -641,19 +635,13 @@ public final class Encoder implements AutoCloseable {
      * {@code intraOpThreads(cores)} instead.
      */
     public Builder parallelRuns(int runs) {
-      if (runs < 1) {
-        throw new IllegalArgumentException("parallelRuns is " + runs + "; must be at least 1");
-      }
-      this.parallelRuns = runs;
+      this.parallelRuns = atLeastOne("parallelRuns", runs);
       return this;
     }
 
     /** ONNX Runtime intra-op threads per model run (default 1; see {@link #parallelRuns(int)}). */
     public Builder intraOpThreads(int threads) {
-      if (threads < 1) {
-        throw new IllegalArgumentException("intraOpThreads is " + threads + "; must be at least 1");
-      }
-      this.intraOpThreads = threads;
+      this.intraOpThreads = atLeastOne("intraOpThreads", threads);
       return this;
     }
 
@@ -738,6 +726,13 @@ public final class Encoder implements AutoCloseable {
       } catch (IOException e) {
         throw new IllegalArgumentException("cannot read " + tokenizerFile + ": " + e.getMessage(), e);
       }
+    }
+
+    private static int atLeastOne(String name, int value) {
+      if (value < 1) {
+        throw new IllegalArgumentException(name + " is " + value + "; must be at least 1");
+      }
+      return value;
     }
 
     private static Pooling poolingFromSentenceTransformers(Path dir) {

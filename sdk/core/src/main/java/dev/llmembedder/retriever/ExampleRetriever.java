@@ -42,10 +42,7 @@ public final class ExampleRetriever {
   public ExampleRetriever(Encoder encoder, DocumentIndex index) {
     this.encoder = Objects.requireNonNull(encoder, "encoder");
     this.index = Objects.requireNonNull(index, "index");
-    if (index.dimension() != encoder.dimension()) {
-      throw new IllegalArgumentException("index dimension " + index.dimension() + " differs from the encoder's "
-          + encoder.dimension());
-    }
+    RetrieverChecks.sameDimension(encoder, index);
   }
 
   /** Adds or replaces (by id) demonstrations, encoded in one batched call. */
@@ -71,9 +68,7 @@ public final class ExampleRetriever {
    * @throws IllegalArgumentException if {@code input} is null or only whitespace, or {@code k < 1}
    */
   public List<ExampleHit> retrieve(String input, int k, String task) {
-    if (k < 1) {
-      throw new IllegalArgumentException("k is " + k + "; must be at least 1");
-    }
+    RetrieverChecks.topK(k);
     float[] query = encoder.encodeQuery(input, Task.ICL);
     List<DocumentHit> hits = task == null
         ? index.search(query, k)

@@ -30,10 +30,7 @@ public final class KnowledgeRetriever {
   public KnowledgeRetriever(Encoder encoder, DocumentIndex index) {
     this.encoder = Objects.requireNonNull(encoder, "encoder");
     this.index = Objects.requireNonNull(index, "index");
-    if (index.dimension() != encoder.dimension()) {
-      throw new IllegalArgumentException("index dimension " + index.dimension() + " differs from the encoder's "
-          + encoder.dimension() + " (" + encoder.modelName() + ")");
-    }
+    RetrieverChecks.sameDimension(encoder, index);
   }
 
   /** Adds or replaces one passage (by id). */
@@ -66,9 +63,7 @@ public final class KnowledgeRetriever {
    * @throws IllegalArgumentException if {@code question} is null or only whitespace, or {@code k < 1}
    */
   public List<DocumentHit> retrieve(String question, int k) {
-    if (k < 1) {
-      throw new IllegalArgumentException("k is " + k + "; must be at least 1");
-    }
+    RetrieverChecks.topK(k);
     return index.search(encoder.encodeQuery(question, Task.QA), k);
   }
 
@@ -79,9 +74,7 @@ public final class KnowledgeRetriever {
    * @throws IllegalArgumentException if a question is null or only whitespace (its index named), or {@code k < 1}
    */
   public List<List<DocumentHit>> retrieveAll(List<String> questions, int k) {
-    if (k < 1) {
-      throw new IllegalArgumentException("k is " + k + "; must be at least 1");
-    }
+    RetrieverChecks.topK(k);
     float[][] queries = encoder.encodeQueries(questions, Task.QA);
     List<List<DocumentHit>> out = new java.util.ArrayList<>(queries.length);
     for (float[] query : queries) {

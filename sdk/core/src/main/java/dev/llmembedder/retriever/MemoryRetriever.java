@@ -232,9 +232,7 @@ public final class MemoryRetriever {
    * @throws IllegalArgumentException if {@code query} is null or only whitespace, or {@code k < 1}
    */
   public List<MemorySpan> retrieve(String query, int k) {
-    if (k < 1) {
-      throw new IllegalArgumentException("k is " + k + "; must be at least 1");
-    }
+    RetrieverChecks.topK(k);
     float[] q = encoder.encodeQuery(query, mode.task());
     lock.readLock().lock();
     try {
