@@ -11,12 +11,16 @@ import dev.llmembedder.retriever.KnowledgeRetriever;
 import dev.llmembedder.retriever.MemoryRetriever;
 import dev.llmembedder.retriever.MemoryRetriever.Mode;
 import dev.llmembedder.retriever.MemoryRetriever.Settings;
+import dev.llmembedder.retriever.ToolRetriever;
+import dev.llmembedder.retriever.ToolRetriever.KeyField;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.EnumSet;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
@@ -33,10 +37,11 @@ import java.util.regex.Pattern;
  * }</pre>
  *
  * <p><b>Retrievers.</b> {@link #knowledge()} (passages for a question), {@link #memory(String)} (named long documents
- * and conversations), {@link #examples()} (in-context demonstrations); {@link #context(String)} combines them.
+ * and conversations), {@link #examples()} (in-context demonstrations), {@link #tools()} (tools by description, handed
+ * back as APIs); {@link #context(String)} combines them.
  *
  * <p><b>Storage.</b> Without a storage directory everything lives in memory. With one, {@link #commit()} writes each
- * collection ({@code knowledge/}, {@code examples/}, {@code memories/<name>/}) atomically under it (a crash leaves
+ * collection ({@code knowledge/}, {@code examples/}, {@code tools/}, {@code memories/<name>/}) atomically under it (a crash leaves
  * each one's last committed version readable), {@link #close()} commits, and the next {@code build()} on the same
  * directory reopens them. A directory written with one model cannot be opened
  * with another: the embeddings would not be comparable.
@@ -47,6 +52,7 @@ import java.util.regex.Pattern;
 public final class LlmEmbedder implements AutoCloseable {
   private static final String KNOWLEDGE_DIR = "knowledge";
   private static final String EXAMPLES_DIR = "examples";
+  private static final String TOOLS_DIR = "tools";
   private static final String MEMORIES_DIR = "memories";
   private static final Pattern MEMORY_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
 
@@ -57,11 +63,13 @@ public final class LlmEmbedder implements AutoCloseable {
   private final KnowledgeRetriever knowledge;
   private final DocumentIndex examplesIndex;
   private final ExampleRetriever examples;
+  private final DocumentIndex toolsIndex;
+  private final ToolRetriever tools;
   private final Map<String, MemoryRetriever> memories = new ConcurrentHashMap<>();
   private final Map<String, DocumentIndex> memoryIndexes = new ConcurrentHashMap<>();
   private boolean closed;
 
-  private LlmEmbedder(Encoder encoder, boolean ownsEncoder, Path storage) {
+  private LlmEmbedder(Encoder encoder, boolean ownsEncoder, Path storage, Set<KeyField> toolKey) {
     this.encoder = encoder;
     this.ownsEncoder = ownsEncoder;
     this.storage = storage;
@@ -72,6 +80,8 @@ public final class LlmEmbedder implements AutoCloseable {
     this.knowledge = new KnowledgeRetriever(encoder, knowledgeIndex);
     this.examplesIndex = openOrCreate(EXAMPLES_DIR);
     this.examples = new ExampleRetriever(encoder, examplesIndex);
+    this.toolsIndex = openOrCreate(TOOLS_DIR);
+    this.tools = new ToolRetriever(encoder, toolsIndex, toolKey);
   }
 
   /** The collection saved under {@code storage/relative}, or a new empty one (always, without storage). */
@@ -102,6 +112,11 @@ public final class LlmEmbedder implements AutoCloseable {
   /** Example retrieval: in-context demonstrations for a new task input. */
   public ExampleRetriever examples() {
     return examples;
+  }
+
+  /** Tool retrieval: tools by description, handed back as their APIs. */
+  public ToolRetriever tools() {
+    return tools;
   }
 
   /**
@@ -190,6 +205,8 @@ public final class LlmEmbedder implements AutoCloseable {
       knowledge.save(dir);
       dir = storage.resolve(EXAMPLES_DIR);
       examples.save(dir);
+      dir = storage.resolve(TOOLS_DIR);
+      tools.save(dir);
       for (MemoryRetriever memory : memories.values()) {
         dir = storage.resolve(MEMORIES_DIR).resolve(memory.name());
         memory.save(dir);
@@ -211,6 +228,7 @@ public final class LlmEmbedder implements AutoCloseable {
       closed = true;
       knowledgeIndex.close();
       examplesIndex.close();
+      toolsIndex.close();
       memoryIndexes.values().forEach(DocumentIndex::close);
       if (ownsEncoder) {
         encoder.close();
@@ -223,6 +241,7 @@ public final class LlmEmbedder implements AutoCloseable {
     private final Encoder.Builder encoderBuilder = Encoder.builder();
     private Encoder sharedEncoder;
     private Path storage;
+    private Set<KeyField> toolKey = ToolRetriever.DEFAULT_KEY;
 
     private Builder() {}
 
@@ -263,6 +282,21 @@ public final class LlmEmbedder implements AutoCloseable {
     }
 
     /**
+     * What goes into the embedded key of each tool (default {@link ToolRetriever#DEFAULT_KEY}: name, description and
+     * parameters); applies to tools added from now on.
+     *
+     * @throws IllegalArgumentException if {@code fields} is empty
+     */
+    public Builder toolKey(Set<KeyField> fields) {
+      if (Objects.requireNonNull(fields, "fields").isEmpty()) {
+        throw new IllegalArgumentException("tool key fields are empty; name at least one of "
+            + EnumSet.allOf(KeyField.class));
+      }
+      this.toolKey = Set.copyOf(fields);
+      return this;
+    }
+
+    /**
      * Loads the model and opens the storage directory.
      *
      * @throws IllegalArgumentException for a broken model or a storage directory written with another model
@@ -270,11 +304,11 @@ public final class LlmEmbedder implements AutoCloseable {
      */
     public LlmEmbedder build() {
       if (sharedEncoder != null) {
-        return new LlmEmbedder(sharedEncoder, false, storage);
+        return new LlmEmbedder(sharedEncoder, false, storage, toolKey);
       }
       Encoder encoder = encoderBuilder.build();
       try {
-        return new LlmEmbedder(encoder, true, storage);
+        return new LlmEmbedder(encoder, true, storage, toolKey);
       } catch (RuntimeException e) {
         encoder.close();
         throw e;
