@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "llm-embedder", mixinStandardHelpOptions = true, version = "llm-embedder 0.1.0-SNAPSHOT",
     description = "LLM-Embedder for Java: build prompt context from your own data, in-process.",
-    subcommands = {DemoCommand.class, IndexCommand.class, SearchCommand.class, EvalCommand.class,
+    subcommands = {DemoCommand.class, IndexCommand.class, SearchCommand.class, EvalCommand.class, EvalToolsCommand.class,
         CommandLine.HelpCommand.class})
 public final class Cli {
   private Cli() {}

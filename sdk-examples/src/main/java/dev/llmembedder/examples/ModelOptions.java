@@ -1,6 +1,7 @@
 package dev.llmembedder.examples;
 
 import dev.llmembedder.LlmEmbedder;
+import dev.llmembedder.encoder.Encoder;
 import dev.llmembedder.encoder.ModelFamily;
 import dev.llmembedder.encoder.ModelPreset;
 import java.nio.file.Path;
@@ -24,6 +25,12 @@ final class ModelOptions {
   LlmEmbedder.Builder embedderBuilder() {
     LlmEmbedder.Builder b = LlmEmbedder.builder();
     return modelDir != null ? b.modelDirectory(modelDir, family) : b.model(ModelPreset.fromName(preset));
+  }
+
+  /** An encoder builder with this model chosen. */
+  Encoder.Builder encoderBuilder() {
+    Encoder.Builder b = Encoder.builder();
+    return modelDir != null ? b.modelDirectory(modelDir, family) : b.preset(ModelPreset.fromName(preset));
   }
 
   /** A name for default file names: the preset's, or the model directory's. */

@@ -107,18 +107,72 @@ public record BeirDataset(
    *     {@code <file>:<line>: <problem>}, naming the field at fault
    */
   public static BeirDataset load(Path dir, String split) throws IOException {
+    return load(dir, split, "queries.jsonl");
+  }
+
+  /**
+   * As {@link #load(Path, String)}, with the queries read from {@code queriesFile} in {@code dir} instead of
+   * {@code queries.jsonl}: for datasets that keep a split's queries apart (MetaTool's
+   * {@code queries_multi_tool.jsonl}).
+   *
+   * @throws IllegalArgumentException if {@code split} or {@code queriesFile} is not a plain file name
+   */
+  public static BeirDataset load(Path dir, String split, String queriesFile) throws IOException {
     Objects.requireNonNull(dir, "dir is null");
     Objects.requireNonNull(split, "split is null");
+    Objects.requireNonNull(queriesFile, "queriesFile is null");
+    if (!SPLIT.matcher(queriesFile).matches()) {
+      throw new IllegalArgumentException("queries file '" + queriesFile + "' is not a plain file name; expected one"
+          + " matching " + SPLIT.pattern() + ", e.g. \"queries.jsonl\"");
+    }
     if (!SPLIT.matcher(split).matches()) {
       throw new IllegalArgumentException("split '" + split + "' is not a plain name; expected one matching "
           + SPLIT.pattern() + ", e.g. \"test\"");
     }
     Path qrelsFile = dir.resolve("qrels").resolve(split + ".tsv");
     Map<String, Map<String, Integer>> qrels = BeirFiles.readQrels(qrelsFile);
-    Map<String, String> queries = BeirFiles.readQueries(dir.resolve("queries.jsonl"), qrelsFile, qrels.keySet());
+    Map<String, String> queries = BeirFiles.readQueries(dir.resolve(queriesFile), qrelsFile, qrels.keySet());
     Map<String, CorpusDoc> corpus = BeirFiles.readCorpus(dir.resolve("corpus.jsonl"));
     Path fileName = dir.toAbsolutePath().normalize().getFileName();
     return new BeirDataset(fileName == null ? dir.toString() : fileName.toString(), corpus, queries, qrels, split);
+  }
+
+  /**
+   * The part of this dataset whose ids start with {@code prefix}: those documents, and those queries with their
+   * judgments of those documents (a query left with none is dropped). For datasets that pool several collections
+   * under id prefixes, such as Gorilla APIBench's {@code th-}, {@code tf-} and {@code hf-} providers.
+   *
+   * @throws IllegalArgumentException if no query is left
+   */
+  public BeirDataset withIdPrefix(String prefix) {
+    Objects.requireNonNull(prefix, "prefix is null");
+    Map<String, CorpusDoc> docs = new LinkedHashMap<>();
+    corpus.forEach((id, doc) -> {
+      if (id.startsWith(prefix)) {
+        docs.put(id, doc);
+      }
+    });
+    Map<String, Map<String, Integer>> judged = new LinkedHashMap<>();
+    Map<String, String> texts = new LinkedHashMap<>();
+    qrels.forEach((queryId, judgments) -> {
+      if (queryId.startsWith(prefix)) {
+        Map<String, Integer> kept = new LinkedHashMap<>();
+        judgments.forEach((docId, rel) -> {
+          if (docId.startsWith(prefix)) {
+            kept.put(docId, rel);
+          }
+        });
+        if (!kept.isEmpty()) {
+          judged.put(queryId, kept);
+          texts.put(queryId, queries.get(queryId));
+        }
+      }
+    });
+    if (judged.isEmpty()) {
+      throw new IllegalArgumentException("no query of " + name + " has an id starting with '" + prefix
+          + "' and a judged document with that prefix");
+    }
+    return new BeirDataset(name + "/" + prefix, docs, texts, judged, split);
   }
 
   /** The number of (query, document) judgments in {@link #qrels()}. */

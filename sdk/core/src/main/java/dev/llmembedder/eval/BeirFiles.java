@@ -11,7 +11,10 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.llmembedder.retriever.Tool;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -41,6 +44,35 @@ final class BeirFiles {
       }
     });
     return corpus;
+  }
+
+  /**
+   * The tools of a BEIR-layout tool corpus: {@code _id}, {@code title} (the name), {@code text} (the description),
+   * and as the API the {@code api} field (a JSON object, or a string holding one) or else the {@code metadata} object.
+   */
+  static List<Tool> readTools(Path file) throws IOException {
+    List<Tool> tools = new ArrayList<>();
+    Set<String> ids = new HashSet<>();
+    forEachLine(file, (line, lineNo) -> {
+      JsonNode doc = parseObject(file, line, lineNo);
+      String id = id(file, doc, lineNo);
+      if (!ids.add(id)) {
+        throw malformed(file, lineNo, "duplicate _id '" + id + "' (already on an earlier line)");
+      }
+      JsonNode api = doc.has("api") ? doc.get("api") : doc.path("metadata");
+      String apiJson = api.isTextual() ? api.textValue() : api.isObject() ? api.toString() : null;
+      if (apiJson == null && !api.isMissingNode() && !api.isNull()) {
+        throw malformed(file, lineNo, "field '" + (doc.has("api") ? "api" : "metadata") + "' is a "
+            + api.getNodeType() + "; expected a JSON object or a string holding one");
+      }
+      try {
+        tools.add(Tool.of(id, string(file, doc, "title", false, lineNo), string(file, doc, "text", true, lineNo),
+            apiJson));
+      } catch (IllegalArgumentException e) {
+        throw malformed(file, lineNo, "field 'api': " + e.getMessage());
+      }
+    });
+    return tools;
   }
 
   /** The texts of the queries {@code wanted}, in the iteration order of {@code wanted}. */
