@@ -23,6 +23,9 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 
 /**
@@ -48,6 +51,8 @@ import java.util.regex.Pattern;
  *
  * <p><b>Thread-safety.</b> Thread-safe: share one instance; retrievals and context building may run from any number
  * of threads while others add documents. {@link #commit()} and {@link #close()} may be called from any thread.
+ * Context building runs its searches on a pool of platform daemon threads owned by this embedder (one per core, at
+ * least two), stopped by {@link #close()}.
  */
 public final class LlmEmbedder implements AutoCloseable {
   private static final String KNOWLEDGE_DIR = "knowledge";
@@ -67,6 +72,8 @@ public final class LlmEmbedder implements AutoCloseable {
   private final ToolRetriever tools;
   private final Map<String, MemoryRetriever> memories = new ConcurrentHashMap<>();
   private final Map<String, DocumentIndex> memoryIndexes = new ConcurrentHashMap<>();
+  /** Runs the query encodings and searches of context building; shut down by {@link #close()}. */
+  private final ExecutorService contextExecutor;
   private boolean closed;
 
   private LlmEmbedder(Encoder encoder, boolean ownsEncoder, Path storage, Set<KeyField> toolKey) {
@@ -82,6 +89,20 @@ public final class LlmEmbedder implements AutoCloseable {
     this.examples = new ExampleRetriever(encoder, examplesIndex);
     this.toolsIndex = openOrCreate(TOOLS_DIR);
     this.tools = new ToolRetriever(encoder, toolsIndex, toolKey);
+    this.contextExecutor = newContextExecutor();
+  }
+
+  /**
+   * Platform daemon threads, one per core (at least 2): a context's searches are short and CPU-bound, and the common
+   * fork-join pool has a single thread on a 2-core machine.
+   */
+  private static ExecutorService newContextExecutor() {
+    AtomicInteger count = new AtomicInteger();
+    return Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
+      Thread t = new Thread(r, "llm-embedder-context-" + count.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
   }
 
   /** The collection saved under {@code storage/relative}, or a new empty one (always, without storage). */
@@ -162,12 +183,15 @@ public final class LlmEmbedder implements AutoCloseable {
   }
 
   /**
-   * Starts a prompt context for {@code query}; say which retrievers to consult, then {@code build()}.
+   * Starts a prompt context for {@code query}; say which retrievers to consult (and optionally a token budget and a
+   * template), then {@code build()}, which encodes the query once per distinct query instruction and runs the
+   * searches concurrently on this embedder's threads. For example
+   * {@code embedder.context(q).knowledge(3).memory("book", 2).examples(2).tools(2).maxTokens(1024).build()}.
    *
    * @throws IllegalArgumentException if the query is null or only whitespace
    */
   public ContextBuilder context(String query) {
-    return new ContextBuilder(query, knowledge, examples, this::existingMemory);
+    return new ContextBuilder(query, knowledge, examples, tools, this::existingMemory, contextExecutor);
   }
 
   private MemoryRetriever existingMemory(String name) {
@@ -216,7 +240,10 @@ public final class LlmEmbedder implements AutoCloseable {
     }
   }
 
-  /** Commits (when there is a storage directory), then releases the indexes and, if this embedder made it, the encoder. */
+  /**
+   * Commits (when there is a storage directory), then stops the context threads (a context being built fails with
+   * {@link IllegalStateException}) and releases the indexes and, if this embedder made it, the encoder.
+   */
   @Override
   public synchronized void close() {
     if (closed) {
@@ -226,6 +253,7 @@ public final class LlmEmbedder implements AutoCloseable {
       commit();
     } finally {
       closed = true;
+      contextExecutor.shutdown();
       knowledgeIndex.close();
       examplesIndex.close();
       toolsIndex.close();

@@ -1,16 +1,31 @@
 package dev.llmembedder.context;
 
 import dev.llmembedder.index.DocumentHit;
-import dev.llmembedder.retriever.ExampleRetriever;
 import dev.llmembedder.retriever.ExampleRetriever.ExampleHit;
 import dev.llmembedder.retriever.MemoryRetriever.MemorySpan;
+import dev.llmembedder.retriever.ToolRetriever.ToolHit;
 import java.util.List;
+import java.util.Objects;
 
 /**
- * The retrieved context for one LLM prompt: what each retriever found for the query, in typed sections, and a
- * rendering of it as text. Built by {@link ContextBuilder}. Immutable and thread-safe.
+ * The retrieved context for one LLM prompt: what each retriever found for the query, in typed sections with their
+ * scores, a rendering of it as text ({@link #render()}) with its size in tokens ({@link #tokenCount()}), and, when a
+ * token budget was set ({@link ContextBuilder#maxTokens(int)}), the hits that were left out to meet it
+ * ({@link #dropped()}). Built by {@link ContextBuilder}. Immutable and thread-safe.
  */
 public final class PromptContext {
+  /** The kinds of section a context has. */
+  public enum Section {
+    /** Passages from the knowledge retriever. */
+    KNOWLEDGE,
+    /** Spans of a named memory. */
+    MEMORY,
+    /** In-context demonstrations. */
+    EXAMPLES,
+    /** Tools with their APIs. */
+    TOOLS
+  }
+
   /**
    * What one memory contributed.
    *
@@ -23,16 +38,45 @@ public final class PromptContext {
     }
   }
 
+  /**
+   * A hit that the retrievers found but the token budget left out.
+   *
+   * @param section the section it would have been in
+   * @param id the passage's id ({@link Section#KNOWLEDGE}), the demonstration's id ({@link Section#EXAMPLES}), the
+   *     tool's id ({@link Section#TOOLS}), or {@code name:first-last} for a memory span ({@link Section#MEMORY}: the
+   *     memory's name and the span's first and last chunk index, inclusive)
+   * @param score the hit's score (for a memory span, the best score of the hits that brought it)
+   * @param tokens the hit's rendering, with its separator, in tokens as counted when fitting the budget (its
+   *     section's heading not included)
+   */
+  public record DroppedHit(Section section, String id, float score, int tokens) {
+    public DroppedHit {
+      Objects.requireNonNull(section, "section");
+      Objects.requireNonNull(id, "id");
+    }
+  }
+
   private final String query;
   private final List<DocumentHit> knowledge;
   private final List<MemorySection> memory;
   private final List<ExampleHit> examples;
+  private final List<ToolHit> tools;
+  private final List<DroppedHit> dropped;
+  private final PromptTemplate template;
+  private final String rendered;
+  private final int tokenCount;
 
-  PromptContext(String query, List<DocumentHit> knowledge, List<MemorySection> memory, List<ExampleHit> examples) {
+  PromptContext(String query, List<DocumentHit> knowledge, List<MemorySection> memory, List<ExampleHit> examples,
+      List<ToolHit> tools, List<DroppedHit> dropped, PromptTemplate template, String rendered, int tokenCount) {
     this.query = query;
     this.knowledge = List.copyOf(knowledge);
     this.memory = List.copyOf(memory);
     this.examples = List.copyOf(examples);
+    this.tools = List.copyOf(tools);
+    this.dropped = List.copyOf(dropped);
+    this.template = template;
+    this.rendered = rendered;
+    this.tokenCount = tokenCount;
   }
 
   /** The query the context was built for. */
@@ -40,57 +84,74 @@ public final class PromptContext {
     return query;
   }
 
-  /** Knowledge passages, best first; empty when knowledge was not asked for. */
+  /** Knowledge passages with their scores, best first; empty when knowledge was not asked for. */
   public List<DocumentHit> knowledge() {
     return knowledge;
   }
 
-  /** One section per memory asked for, in the order asked. */
+  /** One section per memory asked for, in the order asked (present even when it has no spans). */
   public List<MemorySection> memory() {
     return memory;
   }
 
-  /** In-context demonstrations, best first; empty when examples were not asked for. */
+  /** In-context demonstrations with their scores, best first; empty when examples were not asked for. */
   public List<ExampleHit> examples() {
     return examples;
   }
 
   /**
-   * The context as prompt text, each non-empty section under a heading: {@code Knowledge:} with passages numbered
-   * from 1, best first, as {@code [n] title\ntext}; {@code Memory (name):} with its spans in stream order;
-   * {@code Examples:} rendered with {@link ExampleRetriever#DEFAULT_TEMPLATE}. An empty context renders as {@code ""}.
+   * Tools with their scores, best first; empty when tools were not asked for. {@link ToolHit#tool()}'s
+   * {@code api()} is the JSON to hand to the LLM as its tool list.
+   */
+  public List<ToolHit> tools() {
+    return tools;
+  }
+
+  /**
+   * The hits left out to meet the token budget, lowest score first (the order they were dropped in); empty when no
+   * budget was set or the whole context fitted.
+   */
+  public List<DroppedHit> dropped() {
+    return dropped;
+  }
+
+  /** Whether the token budget left out at least one hit ({@code !dropped().isEmpty()}). */
+  public boolean truncated() {
+    return !dropped.isEmpty();
+  }
+
+  /** The template {@link #render()} uses. */
+  public PromptTemplate template() {
+    return template;
+  }
+
+  /**
+   * The context as prompt text, rendered with {@link #template()}: each non-empty section under its heading, in the
+   * order knowledge, memories (in the order asked), examples, tools. With {@link PromptTemplate#DEFAULT}:
+   * {@code Knowledge:} with passages numbered from 1, best first, as {@code [n] title\ntext} (no title line when the
+   * title is empty); {@code Memory (name):} with its spans in stream order; {@code Examples:} as
+   * {@code instruction\nInput: input\nOutput: output} (no instruction line when it is blank); {@code Tools:} as
+   * {@code name: description\napi}; hits separated by blank lines. An empty context renders as {@code ""}.
    */
   public String render() {
-    StringBuilder out = new StringBuilder();
-    if (!knowledge.isEmpty()) {
-      out.append("Knowledge:\n");
-      int n = 1;
-      for (DocumentHit hit : knowledge) {
-        out.append('[').append(n++).append("] ");
-        if (!hit.document().title().isEmpty()) {
-          out.append(hit.document().title()).append('\n');
-        }
-        out.append(hit.document().text()).append("\n\n");
-      }
-    }
-    for (MemorySection section : memory) {
-      if (!section.spans().isEmpty()) {
-        out.append("Memory (").append(section.name()).append("):\n");
-        for (MemorySpan span : section.spans()) {
-          out.append(span.text().strip()).append("\n\n");
-        }
-      }
-    }
-    if (!examples.isEmpty()) {
-      out.append("Examples:\n").append(ExampleRetriever.render(examples, ExampleRetriever.DEFAULT_TEMPLATE))
-          .append("\n\n");
-    }
-    return out.toString().stripTrailing();
+    return rendered;
+  }
+
+  /**
+   * The number of tokens of {@link #render()} in the encoder's tokenizer, without the special tokens the tokenizer
+   * adds around a sequence ({@code [CLS]} and {@code [SEP]} for BERT-like models): {@code 0} for an empty context.
+   * This is {@code encoder.countTokens(render()) - encoder.countTokens("")}, with no truncation. The LLM's own
+   * tokenizer will count differently; the figure is for budgeting, and it is what
+   * {@link ContextBuilder#maxTokens(int)} bounds.
+   */
+  public int tokenCount() {
+    return tokenCount;
   }
 
   @Override
   public String toString() {
     return "PromptContext[query=" + query + ", knowledge=" + knowledge.size() + " hits, memory=" + memory.size()
-        + " sections, examples=" + examples.size() + " hits]";
+        + " sections, examples=" + examples.size() + " hits, tools=" + tools.size() + " hits, " + tokenCount
+        + " tokens, dropped=" + dropped.size() + " hits]";
   }
 }

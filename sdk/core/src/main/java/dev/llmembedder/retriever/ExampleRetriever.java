@@ -69,7 +69,19 @@ public final class ExampleRetriever {
    */
   public List<ExampleHit> retrieve(String input, int k, String task) {
     RetrieverChecks.topK(k);
-    float[] query = encoder.encodeQuery(input, Task.ICL);
+    return search(encoder.encodeQuery(input, Task.ICL), k, task);
+  }
+
+  /**
+   * The top {@code k} demonstrations for an already encoded input, best first.
+   *
+   * @param queryEmbedding {@code float[dimension]}, encoded by {@link #encoder()} with its icl query instruction
+   * @param task only demonstrations of this task, or null for all
+   * @throws IllegalArgumentException if {@code k < 1} or the embedding has the wrong dimension
+   */
+  public List<ExampleHit> search(float[] queryEmbedding, int k, String task) {
+    RetrieverChecks.topK(k);
+    float[] query = Objects.requireNonNull(queryEmbedding, "queryEmbedding");
     List<DocumentHit> hits = task == null
         ? index.search(query, k)
         : index.search(query, k, d -> d.title().equals(task));
@@ -83,6 +95,11 @@ public final class ExampleRetriever {
    */
   public void save(Path directory) throws IOException {
     index.save(directory);
+  }
+
+  /** The encoder this retriever embeds demonstrations and inputs with. */
+  public Encoder encoder() {
+    return encoder;
   }
 
   /** The number of demonstrations. */

@@ -90,6 +90,7 @@ public final class KnowledgeRetriever {
    * @throws IllegalArgumentException if the dimension is wrong or {@code k < 1}
    */
   public List<DocumentHit> search(float[] queryEmbedding, int k) {
+    RetrieverChecks.topK(k);
     return index.search(queryEmbedding, k);
   }
 

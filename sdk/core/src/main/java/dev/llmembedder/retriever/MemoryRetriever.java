@@ -233,7 +233,22 @@ public final class MemoryRetriever {
    */
   public List<MemorySpan> retrieve(String query, int k) {
     RetrieverChecks.topK(k);
-    float[] q = encoder.encodeQuery(query, mode.task());
+    return search(encoder.encodeQuery(query, mode.task()), k);
+  }
+
+  /**
+   * As {@link #retrieve(String, int)}, with a query already encoded: the chunks outside the recent window nearest
+   * {@code queryEmbedding}, each with its continuation, merged into spans in stream order.
+   *
+   * @param queryEmbedding {@code float[dimension]}, encoded by {@link #encoder()} with the query instruction of this
+   *     memory's {@linkplain Mode#task() task}
+   * @param k hits to look for (each brings its next chunk), at least 1
+   * @return spans in stream order; empty when no chunk lies outside the recent window
+   * @throws IllegalArgumentException if {@code k < 1} or the embedding has the wrong dimension
+   */
+  public List<MemorySpan> search(float[] queryEmbedding, int k) {
+    RetrieverChecks.topK(k);
+    float[] q = Objects.requireNonNull(queryEmbedding, "queryEmbedding");
     lock.readLock().lock();
     try {
       int recentStart = recentStart();
@@ -294,6 +309,11 @@ public final class MemoryRetriever {
   /** The memory's name. */
   public String name() {
     return name;
+  }
+
+  /** The encoder this memory embeds chunks and queries with. */
+  public Encoder encoder() {
+    return encoder;
   }
 
   /** The memory's mode. */
