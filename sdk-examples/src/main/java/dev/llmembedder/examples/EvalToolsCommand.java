@@ -6,9 +6,9 @@ import dev.llmembedder.encoder.InstructionSet;
 import dev.llmembedder.encoder.Task;
 import dev.llmembedder.eval.BeirDataset;
 import dev.llmembedder.eval.EvalReport;
+import dev.llmembedder.eval.ToolDataset;
 import dev.llmembedder.eval.ToolEvaluation;
 import dev.llmembedder.index.DocumentIndex;
-import dev.llmembedder.retriever.Tool;
 import dev.llmembedder.retriever.ToolRetriever;
 import dev.llmembedder.retriever.ToolRetriever.KeyField;
 import java.nio.file.Files;
@@ -33,10 +33,6 @@ import picocli.CommandLine.Option;
     description = "Evaluate tool retrieval on MetaTool and Gorilla APIBench (nDCG@5, Recall@5); print a table and"
         + " write JSON.")
 final class EvalToolsCommand implements Callable<Integer> {
-  /** Gorilla APIBench's providers: id prefix and name (see its SOURCE.md). */
-  private static final Map<String, String> PROVIDERS =
-      Map.of("th-", "PyTorch Hub", "tf-", "TensorFlow Hub", "hf-", "Hugging Face");
-
   @Mixin ModelOptions model;
 
   @Option(names = "--shared-data", defaultValue = "../shared/data",
@@ -60,15 +56,9 @@ final class EvalToolsCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Where to write the results (default: eval-tools-<model>.json).")
   Path json;
 
-  /** One evaluated view of a tool collection: its queries and judgments. */
-  private record View(String name, BeirDataset data) {}
-
-  /** Tools indexed together, and the views evaluated against them. */
-  private record Collection(String name, List<Tool> tools, List<View> views) {}
-
   @Override
   public Integer call() throws Exception {
-    List<Collection> collections = collections();
+    List<ToolDataset> collections = collections();
     List<Map<String, Object>> rows = new ArrayList<>();
     for (String setName : instructionSets) {
       Encoder.Builder builder = model.encoderBuilder().queryCacheSize(0);
@@ -84,20 +74,22 @@ final class EvalToolsCommand implements Callable<Integer> {
       }
       try (Encoder encoder = builder.build()) {
         String queryInstruction = encoder.instructions().forTask(Task.TOOL).query();
-        for (Collection c : collections) {
+        for (ToolDataset c : collections) {
           Map<String, float[][]> queries = new HashMap<>();
           for (String key : keys) {
             try (DocumentIndex index = DocumentIndex.create(encoder.dimension())) {
               ToolRetriever retriever = new ToolRetriever(encoder, index, keyFields(key));
               long start = System.nanoTime();
-              int added = ToolEvaluation.index(retriever, c.tools(), c.views().get(0).data());
+              int added = ToolEvaluation.index(retriever, c);
               double indexSeconds = (System.nanoTime() - start) / 1e9;
-              for (View v : c.views()) {
-                float[][] q = queries.computeIfAbsent(v.data().queries().keySet().toString(),
-                    ids -> ToolEvaluation.encodeQueries(retriever, v.data(), queryInstruction));
-                EvalReport report = ToolEvaluation.evaluate(retriever, v.data(), q);
+              for (BeirDataset v : c.querySets()) {
+                // query sets sharing their queries (Gorilla's two judgments) share the encoding
+                float[][] q = queries.computeIfAbsent(v.queries().keySet().toString(),
+                    ids -> ToolEvaluation.encodeQueries(retriever, v, queryInstruction));
+                EvalReport report = ToolEvaluation.evaluate(retriever, v, q);
                 Map<String, Object> row = new LinkedHashMap<>();
-                row.put("dataset", v.name());
+                row.put("dataset", c.name());
+                row.put("split", v.split());
                 row.put("model", encoder.modelName());
                 row.put("instructions", setName);
                 row.put("queryInstruction", queryInstruction);
@@ -121,29 +113,12 @@ final class EvalToolsCommand implements Callable<Integer> {
     return 0;
   }
 
-  private List<Collection> collections() throws Exception {
-    List<Collection> out = new ArrayList<>();
+  private List<ToolDataset> collections() throws Exception {
+    List<ToolDataset> out = new ArrayList<>();
     for (String name : datasets) {
       switch (name) {
-        case "metatool" -> {
-          Path dir = existing(sharedData.resolve("metatool"));
-          List<Tool> tools = ToolEvaluation.readTools(dir.resolve("corpus.jsonl"));
-          out.add(new Collection("metatool", tools, List.of(
-              new View("metatool single-tool", BeirDataset.load(dir, "test")),
-              new View("metatool multi-tool", BeirDataset.load(dir, "test_multi_tool", "queries_multi_tool.jsonl")))));
-        }
-        case "gorilla" -> {
-          Path dir = existing(sharedData.resolve("gorilla_apibench"));
-          List<Tool> tools = ToolEvaluation.readTools(dir.resolve("corpus.jsonl"));
-          BeirDataset exact = BeirDataset.load(dir, "test");
-          BeirDataset lenient = BeirDataset.load(dir, "test_same_api_call");
-          for (String prefix : List.of("th-", "tf-", "hf-")) {
-            String provider = "gorilla " + PROVIDERS.get(prefix);
-            out.add(new Collection(provider, tools, List.of(
-                new View(provider, exact.withIdPrefix(prefix)),
-                new View(provider + " (same api_call)", lenient.withIdPrefix(prefix)))));
-          }
-        }
+        case "metatool" -> out.add(ToolDataset.metaTool(existing(sharedData.resolve("metatool"))));
+        case "gorilla" -> out.addAll(ToolDataset.gorillaByProvider(existing(sharedData.resolve("gorilla_apibench"))));
         default -> throw new IllegalArgumentException("--datasets has '" + name + "'; allowed: metatool, gorilla");
       }
     }
@@ -170,7 +145,8 @@ final class EvalToolsCommand implements Callable<Integer> {
   @SuppressWarnings("unchecked")
   private static void printRow(Map<String, Object> r) {
     Map<String, Double> m = (Map<String, Double>) r.get("metrics");
-    System.out.printf("| %-36s | %-12s | %-11s | %6.4f | %6.4f | %6d | %5d |%n", r.get("dataset"), r.get("instructions"),
+    System.out.printf("| %-22s | %-18s | %-12s | %-11s | %6.4f | %6.4f | %6d | %5d |%n", r.get("dataset"),
+        r.get("split"), r.get("instructions"),
         r.get("key"), m.get("ndcg@5"), m.get("recall@5"), (Integer) r.get("queries"), (Integer) r.get("tools"));
   }
 }

@@ -1,5 +1,8 @@
 package dev.llmembedder.eval;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.llmembedder.retriever.Tool;
 import dev.llmembedder.retriever.ToolRetriever;
 import dev.llmembedder.retriever.ToolRetriever.ToolHit;
@@ -16,6 +19,8 @@ import java.util.Map;
  * figures, as in LLM-Embedder's tool evaluation). Stateless and thread-safe.
  */
 public final class ToolEvaluation {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   /** Tools added per encoder call. */
   static final int INDEX_CHUNK = 256;
 
@@ -34,28 +39,26 @@ public final class ToolEvaluation {
   }
 
   /**
-   * Adds those of {@code tools} that are in {@code data}'s corpus to {@code retriever}, in chunks.
+   * Adds the dataset's tools to {@code retriever}, in chunks.
    *
    * @return how many were added
    */
-  public static int index(ToolRetriever retriever, List<Tool> tools, BeirDataset data) {
-    List<Tool> chunk = new ArrayList<>(INDEX_CHUNK);
-    int added = 0;
-    for (Tool tool : tools) {
-      if (data.corpus().containsKey(tool.id())) {
-        chunk.add(tool);
-        if (chunk.size() == INDEX_CHUNK) {
-          retriever.addAll(chunk);
-          added += chunk.size();
-          chunk.clear();
-        }
-      }
+  public static int index(ToolRetriever retriever, ToolDataset data) {
+    List<Tool> tools = data.tools();
+    for (int from = 0; from < tools.size(); from += INDEX_CHUNK) {
+      retriever.addAll(tools.subList(from, Math.min(tools.size(), from + INDEX_CHUNK)));
     }
-    if (!chunk.isEmpty()) {
-      retriever.addAll(chunk);
-      added += chunk.size();
+    return tools.size();
+  }
+
+  /** A top-level string field of a tool's API JSON, or {@code ""}. */
+  static String apiField(Tool tool, String field) {
+    try {
+      JsonNode value = JSON.readTree(tool.api()).path(field);
+      return value.isTextual() ? value.textValue() : "";
+    } catch (JsonProcessingException e) {
+      return "";
     }
-    return added;
   }
 
   /**

@@ -1,6 +1,8 @@
 package dev.llmembedder.retriever;
 
 import java.util.Objects;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * An in-context demonstration: a solved example of a task, retrieved to show the LLM how to solve a new input.
@@ -12,6 +14,8 @@ import java.util.Objects;
  * @param output the example's expected output; not null
  */
 public record Demonstration(String id, String task, String instruction, String input, String output) {
+  private static final Pattern PLACEHOLDER = Pattern.compile("\\{(instruction|input|output|task)}");
+
   /** @throws IllegalArgumentException naming the field that is null or blank when it must not be */
   public Demonstration {
     if (id == null || id.isBlank()) {
@@ -33,10 +37,15 @@ public record Demonstration(String id, String task, String instruction, String i
   }
 
   /**
-   * Fills {@code template}: {@code {instruction}}, {@code {input}}, {@code {output}} and {@code {task}} are replaced.
+   * Fills {@code template}: {@code {instruction}}, {@code {input}}, {@code {output}} and {@code {task}} are replaced in
+   * one pass, so braces inside the demonstration's own text stay as they are.
    */
   public String render(String template) {
-    return template.replace("{instruction}", instruction).replace("{input}", input).replace("{output}", output)
-        .replace("{task}", task);
+    return PLACEHOLDER.matcher(template).replaceAll(m -> Matcher.quoteReplacement(switch (m.group(1)) {
+      case "instruction" -> instruction;
+      case "input" -> input;
+      case "output" -> output;
+      default -> task;
+    }));
   }
 }

@@ -103,4 +103,11 @@ class ExampleRetrieverTest {
     var e = assertThrows(IOException.class, () -> ExampleRetriever.readJsonl(file));
     assertTrue(e.getMessage().contains(":1:") && e.getMessage().contains("output"), e.getMessage());
   }
+
+  @Test
+  void renderingFillsPlaceholdersOnceAndLeavesBracesInTheTextAlone() {
+    Demonstration d = new Demonstration("d", "fmt", "Fill {input} and $1", "a {output} b", "x\\y");
+    assertEquals("fmt: Fill {input} and $1 | a {output} b -> x\\y {unknown}",
+        d.render("{task}: {instruction} | {input} -> {output} {unknown}"));
+  }
 }
