@@ -199,4 +199,37 @@ class BeirDatasetTest {
   private void assertLoadFails(String message) {
     assertEquals(message, loadFailure());
   }
+
+  @Test
+  void readsASplitsQueriesFromTheirOwnFile() throws IOException {
+    write("queries_multi.jsonl", "{\"_id\": \"m1\", \"text\": \"two tools?\"}\n");
+    write("qrels/multi.tsv", "query-id\tcorpus-id\tscore\nm1\td1\t1\nm1\td5\t1\n");
+    BeirDataset data = BeirDataset.load(dir, "multi", "queries_multi.jsonl");
+    assertEquals(Map.of("m1", "two tools?"), data.queries());
+    assertEquals(Map.of("d1", 1, "d5", 1), data.qrels().get("m1"));
+    assertThrows(IllegalArgumentException.class, () -> BeirDataset.load(dir, "multi", "../queries.jsonl"));
+  }
+
+  @Test
+  void withIdPrefixKeepsThatPartOfCorpusQueriesAndJudgments() throws IOException {
+    write("corpus.jsonl", """
+        {"_id": "a-1", "text": "A one."}
+        {"_id": "b-1", "text": "B one."}
+        {"_id": "a-2", "text": "A two."}
+        """);
+    write("queries.jsonl", """
+        {"_id": "a-q1", "text": "a?"}
+        {"_id": "b-q1", "text": "b?"}
+        {"_id": "a-q2", "text": "a, judged only against b"}
+        """);
+    write("qrels/test.tsv", "query-id\tcorpus-id\tscore\na-q1\ta-2\t1\na-q1\tb-1\t1\nb-q1\tb-1\t1\na-q2\tb-1\t1\n");
+    BeirDataset a = BeirDataset.load(dir, "test").withIdPrefix("a-");
+    assertEquals("tiny/a-", a.name());
+    assertEquals(List.of("a-1", "a-2"), List.copyOf(a.corpus().keySet()));
+    assertEquals(Map.of("a-q1", Map.of("a-2", 1)), a.qrels());
+    assertEquals(List.of("a-q1"), List.copyOf(a.queries().keySet()));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> BeirDataset.load(dir, "test").withIdPrefix("c-"));
+    assertTrue(e.getMessage().contains("'c-'"), e.getMessage());
+  }
 }
