@@ -6,9 +6,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
-/** The dataset options of the commands that read a BEIR dataset. */
+/** The dataset options of the commands that read a BEIR dataset, and where the commands find their data. */
 final class DatasetOptions {
-  @Option(names = "--data", defaultValue = "../shared/data/scifact",
+  /** The shared data folder beside the project, as seen from the project root (where the README's commands run). */
+  static final String DATA = "../shared/data/";
+
+  @Option(names = "--data", defaultValue = DATA + "scifact",
       description = "BEIR dataset directory (corpus.jsonl, queries.jsonl, qrels/). Default: ${DEFAULT-VALUE}.")
   Path data;
 
@@ -17,11 +20,25 @@ final class DatasetOptions {
 
   /** Loads the dataset, or explains what is missing. */
   BeirDataset load() throws IOException {
-    if (!Files.isDirectory(data)) {
-      throw new IllegalArgumentException("dataset directory " + data.toAbsolutePath().normalize() + " does not exist;"
-          + " expected a BEIR layout (corpus.jsonl, queries.jsonl, qrels/" + split + ".tsv), e.g. ../shared/data/scifact");
+    return load(data, split);
+  }
+
+  /** Loads the BEIR dataset in {@code dir}, or explains what is missing. */
+  static BeirDataset load(Path dir, String split) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      throw new IllegalArgumentException("dataset directory " + dir.toAbsolutePath().normalize() + " does not exist;"
+          + " expected a BEIR layout (corpus.jsonl, queries.jsonl, qrels/" + split + ".tsv), e.g. " + DATA + "scifact");
     }
-    return BeirDataset.load(data, split);
+    return BeirDataset.load(dir, split);
+  }
+
+  /** {@code file}, or an error that names it and says what it should hold. */
+  static Path requireFile(Path file, String expected) {
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("file " + file.toAbsolutePath().normalize() + " does not exist; expected "
+          + expected);
+    }
+    return file;
   }
 
   /** Where {@code index} and {@code demo} keep a dataset's index by default: {@code index/<dataset>-<model>}. */
