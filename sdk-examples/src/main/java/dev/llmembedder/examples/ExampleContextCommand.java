@@ -47,6 +47,10 @@ final class ExampleContextCommand implements Callable<Integer> {
           + " example-knowledge). Default: ${DEFAULT-VALUE}.")
   int extraDocs;
 
+  @Option(names = "--max-tokens", defaultValue = "1200",
+      description = "Token budget of the rendered context. Default: ${DEFAULT-VALUE}.")
+  int maxTokens;
+
   @Parameters(arity = "0..1", defaultValue = "Does radioiodine treatment shrink a non-toxic multinodular goitre?",
       description = "The query. Default: ${DEFAULT-VALUE} (SciFact's third test claim, asked as a question).")
   String query;
@@ -70,18 +74,20 @@ final class ExampleContextCommand implements Callable<Integer> {
           .knowledge(2)
           .memory("chat", 1)
           .examples(2)
-          // TODO(merge): .tools(k).maxTokens(n) -- ContextBuilder gains both on another branch; until then the
-          //   tools are retrieved below, beside the context
+          .tools(2)
+          .maxTokens(maxTokens) // over budget, the lowest-scoring hits are dropped first
           .build();
-      List<ToolHit> tools = embedder.tools().retrieve(query, 2);
 
       System.out.println();
       System.out.println("Query: " + query);
+      System.out.printf("Context: %d tokens (budget %d); dropped: %s%n", context.tokenCount(), maxTokens,
+          context.dropped().isEmpty() ? "none" : context.dropped().stream()
+              .map(d -> String.format("%s %s (%.3f)", d.section(), d.id(), d.score())).toList());
       System.out.println("=".repeat(100));
       System.out.println(context.render());
       System.out.println();
-      System.out.println("Tools (retrieved beside the context until ContextBuilder has .tools(k)):");
-      for (ToolHit hit : tools) {
+      System.out.println("Tools for the LLM's tool list:");
+      for (ToolHit hit : context.tools()) {
         System.out.printf("  %.4f  %s  %s%n", hit.score(), hit.tool().name(), Text.abbreviate(hit.tool().api(), 160));
       }
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.llmembedder.LlmEmbedder;
 import dev.llmembedder.eval.BeirDataset;
+import dev.llmembedder.eval.ToolEvaluation;
 import dev.llmembedder.retriever.Tool;
 import dev.llmembedder.retriever.ToolRetriever;
 import dev.llmembedder.retriever.ToolRetriever.ToolHit;
@@ -93,25 +94,9 @@ final class ExampleToolsCommand implements Callable<Integer> {
     return 0;
   }
 
-  /**
-   * The tools of a BEIR-layout catalogue: id, name (title) and description (text) of each line of corpus.jsonl, and
-   * as its API the line's {@code api} (Gorilla: a JSON string) or else its {@code metadata} (MetaTool's plugin
-   * manifest fields); {@link Tool#of} reads the parameters from the API.
-   */
+  /** The tools of a BEIR-layout catalogue ({@code corpus.jsonl}), as {@link ToolEvaluation#readTools} reads them. */
   static List<Tool> readTools(Path dir) throws IOException {
-    Path corpus = DatasetOptions.requireFile(dir.resolve("corpus.jsonl"),
-        "a tool catalogue in the BEIR layout, e.g. " + DatasetOptions.DATA + "metatool/corpus.jsonl");
-    ObjectMapper json = new ObjectMapper();
-    List<Tool> tools = new ArrayList<>();
-    for (String line : Files.readAllLines(corpus)) {
-      if (line.isBlank()) {
-        continue;
-      }
-      JsonNode row = json.readTree(line);
-      JsonNode api = row.path("api").isTextual() ? row.get("api") : row.path("metadata");
-      tools.add(Tool.of(row.get("_id").asText(), row.path("title").asText(""), row.path("text").asText(""),
-          api.isTextual() ? api.asText() : api.isObject() ? api.toString() : null));
-    }
-    return tools;
+    return ToolEvaluation.readTools(DatasetOptions.requireFile(dir.resolve("corpus.jsonl"),
+        "a tool catalogue in the BEIR layout, e.g. " + DatasetOptions.DATA + "metatool/corpus.jsonl"));
   }
 }
