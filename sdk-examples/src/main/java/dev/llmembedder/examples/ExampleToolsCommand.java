@@ -1,7 +1,5 @@
 package dev.llmembedder.examples;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.llmembedder.LlmEmbedder;
 import dev.llmembedder.eval.BeirDataset;
 import dev.llmembedder.eval.ToolEvaluation;
@@ -9,7 +7,6 @@ import dev.llmembedder.retriever.Tool;
 import dev.llmembedder.retriever.ToolRetriever;
 import dev.llmembedder.retriever.ToolRetriever.ToolHit;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
