@@ -86,7 +86,8 @@ final class ExampleContextCommand implements Callable<Integer> {
       System.out.println("=".repeat(100));
       System.out.println(context.render());
       System.out.println();
-      System.out.println("Tools for the LLM's tool list:");
+      System.out.println("Tools for the LLM's tool list:" + (context.tools().isEmpty() ? " none (dropped by the"
+          + " budget; raise --max-tokens to keep them)" : ""));
       for (ToolHit hit : context.tools()) {
         System.out.printf("  %.4f  %s  %s%n", hit.score(), hit.tool().name(), Text.abbreviate(hit.tool().api(), 160));
       }
