@@ -13,6 +13,7 @@ import dev.llmembedder.index.DocumentHit;
 import dev.llmembedder.retriever.Demonstration;
 import dev.llmembedder.retriever.MemoryRetriever;
 import dev.llmembedder.retriever.MemoryRetriever.Mode;
+import dev.llmembedder.retriever.Tool;
 import dev.llmembedder.testing.SharedEncoders;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -81,7 +82,7 @@ class LlmEmbedderTest {
   }
 
   @Test
-  void memoriesAndExamplesJoinTheContextAndSurviveReopening(@TempDir Path store) {
+  void allFourRetrieversJoinTheContextAndSurviveReopening(@TempDir Path store) {
     String question = "Which drink is made by forcing hot water through coffee?";
     PromptContext before;
     try (LlmEmbedder embedder = LlmEmbedder.builder().encoder(encoder).storageDirectory(store).build()) {
@@ -94,7 +95,15 @@ class LlmEmbedderTest {
       chat.append("Speaker 1: I drink espresso every morning before work.");
       chat.append("Speaker 2: I prefer green tea, it calms me down.");
       chat.append("Speaker 1: My bike broke down on the way to the office.");
-      before = embedder.context(question).knowledge(1).memory("chat", 1).examples(1).build();
+      embedder.tools().addAll(List.of(
+          Tool.of("order_coffee", "order_coffee", "Order a coffee drink from the nearest cafe",
+              "{\"name\": \"order_coffee\", \"parameters\": {\"properties\": {\"drink\": {\"description\":"
+                  + " \"espresso, latte, ...\"}}}}"),
+          Tool.of("bike_repair", "bike_repair", "Book a bicycle repair appointment", null)));
+      before = embedder.context(question).knowledge(1).memory("chat", 1).examples(1).tools(1).build();
+      assertEquals("order_coffee", before.tools().get(0).tool().id());
+      assertEquals(List.of(new Tool.Parameter("drink", "espresso, latte, ...")),
+          before.tools().get(0).tool().parameters());
       assertEquals("p4", before.knowledge().get(0).document().id());
       assertEquals("d1", before.examples().get(0).demonstration().id());
       assertEquals(0, before.memory().get(0).spans().get(0).firstChunk(), before.memory().toString());
@@ -105,8 +114,10 @@ class LlmEmbedderTest {
     try (LlmEmbedder reopened = LlmEmbedder.builder().encoder(encoder).storageDirectory(store).build()) {
       // the memory reopens on first use, in the mode it was saved in
       reopened.memory("chat", MemoryRetriever.Settings.of(Mode.CONVERSATION).withRecentTokens(10));
-      PromptContext after = reopened.context(question).knowledge(1).memory("chat", 1).examples(1).build();
+      PromptContext after = reopened.context(question).knowledge(1).memory("chat", 1).examples(1).tools(1).build();
       assertEquals(before.render(), after.render());
+      assertEquals(before.tools(), after.tools());
+      assertEquals(2, reopened.tools().size());
       assertEquals(Mode.CONVERSATION, reopened.memory("chat").mode());
       var wrongMode = assertThrows(IllegalArgumentException.class, () -> reopened.memory("chat", Mode.DOCUMENT));
       assertTrue(wrongMode.getMessage().contains("CONVERSATION"), wrongMode.getMessage());
