@@ -107,7 +107,8 @@ class LlmEmbedderTest {
       assertEquals("p4", before.knowledge().get(0).document().id());
       assertEquals("d1", before.examples().get(0).demonstration().id());
       assertEquals(0, before.memory().get(0).spans().get(0).firstChunk(), before.memory().toString());
-      assertTrue(before.render().contains("Memory (chat):\nSpeaker 1: I drink espresso"), before.render());
+      assertTrue(before.render().contains("Memory (chat):\nSpeaker 1: I drink espresso every morning before work.\n"
+          + "Speaker 2: I prefer green tea"), "turns of a span are one per line: " + before.render());
       assertTrue(before.render().contains("Examples:\nInput: Which drink is brewed from tea leaves?\nOutput: Tea"),
           before.render());
     }

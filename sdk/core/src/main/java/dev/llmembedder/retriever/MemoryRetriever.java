@@ -89,7 +89,8 @@ public final class MemoryRetriever {
    *
    * @param firstChunk index of the first chunk in the stream (0-based)
    * @param lastChunk index of the last chunk, inclusive
-   * @param text the chunks' text, concatenated as in the stream
+   * @param text the chunks' text as in the stream: a document's chunks concatenated (they cut the text losslessly), a
+   *     conversation's turns one per line (a {@code '\n'} between two turns unless the first already ends with one)
    * @param score the best score of the hits that brought this span
    */
   public record MemorySpan(int firstChunk, int lastChunk, String text, float score) {}
@@ -274,7 +275,11 @@ public final class MemoryRetriever {
         float score = best[i];
         StringBuilder text = new StringBuilder();
         while (i < recentStart && hit[i]) { // adjacent or overlapping spans merge
-          text.append(chunks.get(i));
+          String chunk = chunks.get(i);
+          if (mode == Mode.CONVERSATION && !text.isEmpty() && text.charAt(text.length() - 1) != '\n') {
+            text.append('\n');
+          }
+          text.append(chunk);
           score = Math.max(score, best[i]);
           i++;
         }
