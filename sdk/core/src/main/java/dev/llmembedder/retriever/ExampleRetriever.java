@@ -1,16 +1,11 @@
 package dev.llmembedder.retriever;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.llmembedder.encoder.Encoder;
 import dev.llmembedder.encoder.Task;
 import dev.llmembedder.index.Document;
 import dev.llmembedder.index.DocumentHit;
 import dev.llmembedder.index.DocumentIndex;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,7 +26,6 @@ public final class ExampleRetriever {
   /** A retrieved demonstration with its dot-product score. */
   public record ExampleHit(Demonstration demonstration, float score) {}
 
-  private static final ObjectMapper JSON = new ObjectMapper();
   private final Encoder encoder;
   private final DocumentIndex index;
 
@@ -130,28 +124,15 @@ public final class ExampleRetriever {
    */
   public static List<Demonstration> readJsonl(Path file) throws IOException {
     List<Demonstration> out = new ArrayList<>();
-    try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      int lineNo = 0;
-      for (String line; (line = in.readLine()) != null; ) {
-        lineNo++;
-        if (line.isBlank()) {
-          continue;
+    JsonLines.forEach(file, (where, lineNo, row) -> {
+      for (String field : List.of("input", "output")) {
+        if (!row.path(field).isTextual()) {
+          throw new IOException(where + ": field '" + field + "' is missing or not a string");
         }
-        JsonNode row;
-        try {
-          row = JSON.readTree(line);
-        } catch (IOException e) {
-          throw new IOException(file + ":" + lineNo + ": not valid JSON: " + e.getMessage(), e);
-        }
-        for (String field : List.of("input", "output")) {
-          if (!row.path(field).isTextual()) {
-            throw new IOException(file + ":" + lineNo + ": field '" + field + "' is missing or not a string");
-          }
-        }
-        out.add(new Demonstration(row.path("id").asText(Integer.toString(lineNo)), row.path("task").asText(""),
-            row.path("instruction").asText(""), row.get("input").asText(), row.get("output").asText()));
       }
-    }
+      out.add(new Demonstration(row.path("id").asText(Integer.toString(lineNo)), row.path("task").asText(""),
+          row.path("instruction").asText(""), row.get("input").asText(), row.get("output").asText()));
+    });
     return out;
   }
 

@@ -7,10 +7,8 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,7 +18,7 @@ import java.util.Map;
 
 /** Reading tools from files and API definitions; see {@link ToolRetriever#readOpenAiTools} and friends. */
 final class ToolFiles {
-  static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = JsonLines.JSON;
 
   private ToolFiles() {}
 
@@ -73,45 +71,28 @@ final class ToolFiles {
   static List<Tool> readJsonl(Path file) throws IOException {
     List<Tool> tools = new ArrayList<>();
     Map<String, Integer> seen = new HashMap<>();
-    try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      int lineNo = 0;
-      for (String line; (line = in.readLine()) != null; ) {
-        lineNo++;
-        if (line.isBlank()) {
-          continue;
-        }
-        String where = file + ":" + lineNo;
-        JsonNode row;
-        try {
-          row = JSON.readTree(line);
-        } catch (JsonProcessingException e) {
-          throw new IOException(where + ": not valid JSON: " + e.getOriginalMessage(), e);
-        }
-        if (!row.isObject()) {
-          throw new IOException(where + ": expected a JSON object, found " + row.getNodeType());
-        }
-        String name = requiredString(where, row, "name");
-        String description = requiredString(where, row, "description");
-        String id = row.has("id") ? requiredString(where, row, "id") : name;
-        if (id.isBlank()) {
-          throw new IOException(where + ": field '" + (row.has("id") ? "id" : "name") + "' is blank; a tool needs an id");
-        }
-        JsonNode api = row.path("api");
-        if (api.isTextual()) {
-          try {
-            api = JSON.readTree(api.asText());
-          } catch (JsonProcessingException e) {
-            throw new IOException(where + ": field 'api' is a string but not JSON: " + e.getOriginalMessage(), e);
-          }
-        }
-        if (!api.isMissingNode() && !api.isNull() && !api.isObject()) {
-          throw new IOException(where + ": field 'api' is " + api.getNodeType() + "; expected a JSON object or a"
-              + " string holding one");
-        }
-        duplicate(where, id, lineNo, seen);
-        tools.add(api.isObject() ? fromApi(id, name, description, api) : new Tool(id, name, description, null, null));
+    JsonLines.forEach(file, (where, lineNo, row) -> {
+      String name = requiredString(where, row, "name");
+      String description = requiredString(where, row, "description");
+      String id = row.has("id") ? requiredString(where, row, "id") : name;
+      if (id.isBlank()) {
+        throw new IOException(where + ": field '" + (row.has("id") ? "id" : "name") + "' is blank; a tool needs an id");
       }
-    }
+      JsonNode api = row.path("api");
+      if (api.isTextual()) {
+        try {
+          api = JSON.readTree(api.asText());
+        } catch (JsonProcessingException e) {
+          throw new IOException(where + ": field 'api' is a string but not JSON: " + e.getOriginalMessage(), e);
+        }
+      }
+      if (!api.isMissingNode() && !api.isNull() && !api.isObject()) {
+        throw new IOException(where + ": field 'api' is " + api.getNodeType() + "; expected a JSON object or a"
+            + " string holding one");
+      }
+      duplicate(where, id, lineNo, seen);
+      tools.add(api.isObject() ? fromApi(id, name, description, api) : new Tool(id, name, description, null, null));
+    });
     return tools;
   }
 
