@@ -3,7 +3,6 @@ package dev.llmembedder.retriever;
 import dev.llmembedder.encoder.Encoder;
 import dev.llmembedder.encoder.Task;
 import dev.llmembedder.index.Document;
-import dev.llmembedder.index.DocumentHit;
 import dev.llmembedder.index.DocumentIndex;
 import java.io.IOException;
 import java.nio.file.Path;
