@@ -1,0 +1,71 @@
+package dev.llmembedder.trainer.data;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+
+/**
+ * Replaces a file atomically: the content goes to a temporary file beside it, which is fsynced, renamed over the
+ * target ({@code ATOMIC_MOVE}) and made durable by an fsync of the directory. A crash or an exception at any moment
+ * leaves the old file (or none) in place, never a partial one. Concurrent writers of one target do not corrupt it:
+ * the last rename wins.
+ */
+final class AtomicWrite {
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private AtomicWrite() {}
+
+  /** Writes the UTF-8 text content of one file. */
+  @FunctionalInterface
+  interface Body {
+    void writeTo(Writer out) throws IOException;
+  }
+
+  /** Writes {@code target} through {@code body}, creating its parent directories. */
+  static void write(Path target, Body body) throws IOException {
+    Path absolute = target.toAbsolutePath();
+    Path dir = absolute.getParent();
+    Files.createDirectories(dir);
+    // a fresh name per write (concurrent writers do not share one), created with the default permissions
+    Path temp = dir.resolve("." + absolute.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + ".tmp");
+    FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    boolean moved = false;
+    try {
+      try (channel) {
+        // not closed: closing would close the channel, which the try block owns
+        Writer out = new BufferedWriter(new OutputStreamWriter(Channels.newOutputStream(channel),
+            StandardCharsets.UTF_8.newEncoder()), 1 << 16);
+        body.writeTo(out);
+        out.flush();
+        channel.force(true);
+      }
+      Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      moved = true;
+      fsyncDirectory(dir);
+    } finally {
+      if (!moved) {
+        Files.deleteIfExists(temp);
+      }
+    }
+  }
+
+  private static void fsyncDirectory(Path dir) throws IOException {
+    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+      channel.force(true);
+    } catch (IOException e) {
+      // Windows cannot open or fsync a directory; its rename is durable on its own
+      if (!System.getProperty("os.name", "").startsWith("Windows")) {
+        throw e;
+      }
+    }
+  }
+}
