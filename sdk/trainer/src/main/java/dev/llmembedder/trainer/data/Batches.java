@@ -42,7 +42,7 @@ public record Batches(int batchSize, LastBatch last, long seed) {
    * A batch: examples of one task.
    *
    * @param task the task of every example
-   * @param examples at least one, at most {@link #batchSize()}
+   * @param examples at least one, at most {@link Batches#batchSize()}
    */
   public record Batch(Task task, List<TrainingExample> examples) {
     /** @throws IllegalArgumentException if {@code examples} is empty or holds an example of another task */

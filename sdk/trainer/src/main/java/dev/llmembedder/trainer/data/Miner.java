@@ -56,7 +56,7 @@ public final class Miner {
     BLANK_QUERY,
     /** No document is judged relevant ({@code > 0}), or none of them has a text in the corpus or the index. */
     NO_POSITIVE,
-    /** The index holds fewer than {@link #negatives()} documents that may be negatives. */
+    /** The index holds fewer than {@link Miner#negatives()} documents that may be negatives. */
     TOO_FEW_NEGATIVES
   }
 
@@ -126,7 +126,7 @@ public final class Miner {
   /**
    * Mines every query of {@code dataset}; see the class documentation.
    *
-   * @param progress told the number of queries done after each chunk of {@value #QUERY_CHUNK} (may be a no-op); the
+   * @param progress told the number of queries done after each chunk of 64 (may be a no-op); the
    *     counts add up to the number of queries
    */
   public Mined mine(BeirDataset dataset, IntConsumer progress) {
