@@ -4,15 +4,16 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * {@code llm-embedder}: index a BEIR corpus, search it, evaluate retrieval quality, run the demo, or run one of the
- * example programs ({@code example-knowledge}, {@code example-memory}, {@code example-examples},
- * {@code example-tools}, {@code example-context}: one per retriever and one for the combined context).
+ * {@code llm-embedder}: index a BEIR corpus, search it, evaluate retrieval quality, mine training examples with hard
+ * negatives, run the demo, or run one of the example programs ({@code example-knowledge}, {@code example-memory},
+ * {@code example-examples}, {@code example-tools}, {@code example-context}: one per retriever and one for the
+ * combined context).
  * Run with {@code --add-modules jdk.incubator.vector} for jvector's SIMD path.
  */
 @Command(name = "llm-embedder", mixinStandardHelpOptions = true, version = "llm-embedder 0.1.0-SNAPSHOT",
     description = "LLM-Embedder for Java: build prompt context from your own data, in-process.",
     subcommands = {DemoCommand.class, IndexCommand.class, SearchCommand.class, EvalCommand.class,
-        EvalToolsCommand.class, ExampleKnowledgeCommand.class, ExampleMemoryCommand.class,
+        EvalToolsCommand.class, MineCommand.class, ExampleKnowledgeCommand.class, ExampleMemoryCommand.class,
         ExampleExamplesCommand.class, ExampleToolsCommand.class, ExampleContextCommand.class,
         CommandLine.HelpCommand.class})
 public final class Cli {
