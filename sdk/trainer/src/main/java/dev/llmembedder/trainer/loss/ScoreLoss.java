@@ -12,8 +12,8 @@ package dev.llmembedder.trainer.loss;
  * <p><b>Reduction.</b> Every loss is a mean over the batch's queries, as FlagEmbedding's ({@code cross_entropy} with
  * mean reduction, {@code kl_div} with {@code batchmean}).
  *
- * <p>Implementations are immutable and thread-safe; computations run in double precision with {@link StrictMath},
- * so results are bit-identical on every JVM.
+ * <p>The implementations in this package are immutable and thread-safe, and compute in double precision with
+ * {@link StrictMath}, so their results are bit-identical on every JVM.
  */
 public interface ScoreLoss {
   /**

@@ -76,11 +76,13 @@ public record Targets(int candidatesPerQuery, int[] positives, double[][] teache
   }
 
   /**
-   * Checks that {@code scores} and {@code gradient} are {@code double[B][B * n]} for these targets.
+   * Checks that {@code scores} and {@code gradient} are {@code double[B][B * n]} for these targets (for
+   * {@link ScoreLoss} implementations).
    *
-   * @throws IllegalArgumentException naming the first row of another length
+   * @param loss the loss's name, for the message
+   * @throws IllegalArgumentException naming the loss and the first row of another length
    */
-  void checkShapes(double[][] scores, double[][] gradient, String loss) {
+  public void checkShapes(double[][] scores, double[][] gradient, String loss) {
     int batch = batchSize();
     int columns = batch * candidatesPerQuery;
     checkMatrix(scores, "scores", batch, columns, loss);
