@@ -5,6 +5,7 @@ import dev.llmembedder.encoder.Device;
 import dev.llmembedder.encoder.Encoder;
 import dev.llmembedder.encoder.ModelFamily;
 import dev.llmembedder.encoder.ModelPreset;
+import dev.llmembedder.encoder.QueryAdapter;
 import dev.llmembedder.index.DocumentIndex;
 import dev.llmembedder.retriever.ExampleRetriever;
 import dev.llmembedder.retriever.KnowledgeRetriever;
@@ -268,6 +269,7 @@ public final class LlmEmbedder implements AutoCloseable {
   public static final class Builder {
     private final Encoder.Builder encoderBuilder = Encoder.builder();
     private Encoder sharedEncoder;
+    private boolean adapterSet;
     private Path storage;
     private Set<KeyField> toolKey = ToolRetriever.DEFAULT_KEY;
 
@@ -303,6 +305,25 @@ public final class LlmEmbedder implements AutoCloseable {
       return this;
     }
 
+    /**
+     * A {@link QueryAdapter} file applied to every query embedding (knowledge, memory, examples, tools and context
+     * building all encode queries through it); keys and stored collections are unaffected, so a store built without
+     * the adapter opens with it. See {@link Encoder.Builder#queryAdapter(Path)}; not combinable with
+     * {@link #encoder(Encoder)} (give that encoder its adapter instead).
+     */
+    public Builder queryAdapter(Path file) {
+      encoderBuilder.queryAdapter(file);
+      adapterSet = true;
+      return this;
+    }
+
+    /** An adapter in memory; as {@link #queryAdapter(Path)}. */
+    public Builder queryAdapter(QueryAdapter adapter) {
+      encoderBuilder.queryAdapter(adapter);
+      adapterSet = true;
+      return this;
+    }
+
     /** Persist collections under this directory (created if missing); reopened when it holds a committed store. */
     public Builder storageDirectory(Path directory) {
       this.storage = Objects.requireNonNull(directory, "directory");
@@ -327,10 +348,16 @@ public final class LlmEmbedder implements AutoCloseable {
     /**
      * Loads the model and opens the storage directory.
      *
-     * @throws IllegalArgumentException for a broken model or a storage directory written with another model
+     * @throws IllegalArgumentException for a broken model, a broken query adapter file or one trained for another
+     *     model, or a storage directory written with another model
+     * @throws IllegalStateException if both {@link #queryAdapter} and {@link #encoder(Encoder)} were given
      * @throws UncheckedIOException if the storage directory cannot be read (the message names the damaged file)
      */
     public LlmEmbedder build() {
+      if (sharedEncoder != null && adapterSet) {
+        throw new IllegalStateException("queryAdapter(...) configures the encoder this builder makes, but encoder(...)"
+            + " supplied one: build that encoder with Encoder.Builder.queryAdapter(...) instead");
+      }
       if (sharedEncoder != null) {
         return new LlmEmbedder(sharedEncoder, false, storage, toolKey);
       }

@@ -24,6 +24,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
@@ -46,6 +47,10 @@ import org.slf4j.LoggerFactory;
  * batches of at most {@link Builder#batchSize(int)} texts and {@link Builder#batchTokens(int)} padded tokens, each
  * padded only to its longest text, and the embeddings come back in input order. Short queries thus run 32 at a time,
  * 350-token passages about 6 at a time (larger batches of long texts run slower on CPU).
+ *
+ * <p><b>Query adapter.</b> With {@link Builder#queryAdapter(Path)}, {@link #encodeQuery} and {@link #encodeQueries}
+ * map each query embedding through a {@link QueryAdapter} ({@code normalize(W q + b)}); {@link #encodeKeys} and
+ * {@link #encode} never do, so keys and saved indexes stay valid with or without it.
  *
  * <p><b>Truncation.</b> Each text is cut to a maximum number of <em>tokens</em> (special tokens included): by
  * default 512 for keys (capped at the model's limit) and the model's limit for queries.
@@ -79,12 +84,15 @@ public final class Encoder implements AutoCloseable {
   private final Semaphore runPermits;
   /** Runs the batches of one bulk call concurrently, at most {@code parallelRuns} at a time. */
   private final ExecutorService runners;
+  /** Applied to query embeddings by encodeQuery / encodeQueries; null for none. */
+  private final QueryAdapter queryAdapter;
+  /** Adapted query embeddings (with an adapter), else plain ones: the adapter is fixed for the encoder's life. */
   private final Cache<QueryKey, float[]> queryCache;
   private volatile boolean closed;
 
   private record QueryKey(String text, String instruction, int maxTokens) {}
 
-  private Encoder(Builder b, ModelFiles files) {
+  private Encoder(Builder b, ModelFiles files, QueryAdapter adapter, String adapterSource) {
     this.modelName = files.name;
     this.pooling = files.pooling;
     this.instructions = files.instructions;
@@ -117,6 +125,7 @@ public final class Encoder implements AutoCloseable {
       this.session = s;
       this.maxTokens = b.maxTokens > 0 ? b.maxTokens : files.maxTokens;
       this.dimension = probe(files);
+      this.queryAdapter = checkAdapter(adapter, adapterSource);
     } catch (RuntimeException e) {
       closeQuietly(s);
       tokenizer.close();
@@ -130,8 +139,22 @@ public final class Encoder implements AutoCloseable {
     this.queryCache = b.queryCacheSize > 0
         ? Caffeine.newBuilder().maximumSize(b.queryCacheSize).build()
         : null;
-    LOG.info("Loaded {} on {} (dim {}, {} pooling, max {} tokens, instructions {})",
-        modelName, device, dimension, pooling, maxTokens, instructions.name());
+    LOG.info("Loaded {} on {} (dim {}, {} pooling, max {} tokens, instructions {}{})",
+        modelName, device, dimension, pooling, maxTokens, instructions.name(),
+        queryAdapter == null ? "" : ", query adapter " + adapterSource);
+  }
+
+  /** The adapter if it fits this model, else an error naming where it came from and both models. */
+  private QueryAdapter checkAdapter(QueryAdapter adapter, String source) {
+    if (adapter == null) {
+      return null;
+    }
+    if (adapter.dimension() != dimension || !adapter.modelName().equals(modelName)) {
+      throw new IllegalArgumentException("query adapter " + source + " was trained for model '"
+          + adapter.modelName() + "' (dimension " + adapter.dimension() + "), but this encoder is '" + modelName
+          + "' (dimension " + dimension + "); train an adapter for this model or drop queryAdapter(...)");
+    }
+    return adapter;
   }
 
   /** A builder for an encoder; start with a {@link ModelPreset} or a model directory. */
@@ -145,8 +168,10 @@ public final class Encoder implements AutoCloseable {
   }
 
   /**
-   * Encodes one query with the model's query instruction for {@code task}, truncated to {@link #maxTokens()}.
-   * Results are cached (see {@link Builder#queryCacheSize(long)}); the caller gets its own copy.
+   * Encodes one query with the model's query instruction for {@code task}, truncated to {@link #maxTokens()}, then
+   * through the {@linkplain #queryAdapter() query adapter} if there is one. Results are cached (see
+   * {@link Builder#queryCacheSize(long)}); the cache holds the final (adapted) embeddings, and the caller gets its
+   * own copy.
    *
    * @return {@code float[dimension()]}, L2-normalised
    * @throws IllegalArgumentException if {@code query} is null or only whitespace
@@ -154,21 +179,26 @@ public final class Encoder implements AutoCloseable {
   public float[] encodeQuery(String query, Task task) {
     String instruction = instructions.forTask(task).query();
     if (queryCache == null) {
-      return encode(List.of(checkText(query, 0)), instruction, maxTokens)[0];
+      return adapt(encode(List.of(checkText(query, 0)), instruction, maxTokens))[0];
     }
     QueryKey key = new QueryKey(checkText(query, 0), instruction, maxTokens);
-    float[] cached = queryCache.get(key, k -> encode(List.of(k.text), k.instruction, k.maxTokens)[0]);
+    float[] cached = queryCache.get(key, k -> adapt(encode(List.of(k.text), k.instruction, k.maxTokens))[0]);
     return cached.clone();
   }
 
   /**
-   * Encodes queries with the model's query instruction for {@code task}, truncated to {@link #maxTokens()}.
+   * Encodes queries with the model's query instruction for {@code task}, truncated to {@link #maxTokens()}, then
+   * through the {@linkplain #queryAdapter() query adapter} if there is one. Not cached.
    *
    * @return {@code [queries.size()][dimension()]}, in input order, each L2-normalised
    * @throws IllegalArgumentException if a query is null or only whitespace (the message gives its index)
    */
   public float[][] encodeQueries(List<String> queries, Task task) {
-    return encode(queries, instructions.forTask(task).query(), maxTokens);
+    return adapt(encode(queries, instructions.forTask(task).query(), maxTokens));
+  }
+
+  private float[][] adapt(float[][] queries) {
+    return queryAdapter == null ? queries : queryAdapter.applyAll(queries);
   }
 
   /**
@@ -184,7 +214,8 @@ public final class Encoder implements AutoCloseable {
 
   /**
    * Encodes texts, each prefixed with {@code instruction} and truncated to {@code maxTokens} tokens (special
-   * tokens and the instruction included).
+   * tokens and the instruction included). Never applies the query adapter: this is the model's own embedding (what
+   * an adapter is trained on).
    *
    * @param texts any number of texts; an empty string is valid, null and whitespace-only texts are not
    * @param instruction prepended to every text; {@code ""} for none
@@ -315,6 +346,11 @@ public final class Encoder implements AutoCloseable {
   /** The instructions in use. */
   public InstructionSet instructions() {
     return instructions;
+  }
+
+  /** The adapter {@link #encodeQuery} and {@link #encodeQueries} apply, if any. */
+  public Optional<QueryAdapter> queryAdapter() {
+    return Optional.ofNullable(queryAdapter);
   }
 
   /** The device the model runs on (never {@link Device#AUTO}). */
@@ -559,6 +595,8 @@ public final class Encoder implements AutoCloseable {
     private int intraOpThreads = 1;
     private int parallelRuns = Runtime.getRuntime().availableProcessors();
     private long queryCacheSize = 10_000;
+    private Path queryAdapterFile;
+    private QueryAdapter queryAdapter;
 
     private Builder() {}
 
@@ -655,10 +693,29 @@ public final class Encoder implements AutoCloseable {
     }
 
     /**
-     * Loads the model and tokenizer and checks that they fit together.
+     * A {@link QueryAdapter} file (see {@link QueryAdapter#load}) for {@link Encoder#encodeQuery} and
+     * {@link Encoder#encodeQueries}; read by {@link #build()}, which refuses it when its model name or dimension is
+     * not the encoder's. Replaces an adapter set before.
+     */
+    public Builder queryAdapter(Path file) {
+      this.queryAdapterFile = Objects.requireNonNull(file, "file");
+      this.queryAdapter = null;
+      return this;
+    }
+
+    /** An adapter in memory; as {@link #queryAdapter(Path)}. Replaces an adapter set before. */
+    public Builder queryAdapter(QueryAdapter adapter) {
+      this.queryAdapter = Objects.requireNonNull(adapter, "adapter");
+      this.queryAdapterFile = null;
+      return this;
+    }
+
+    /**
+     * Loads the model and tokenizer and checks that they fit together, and the query adapter if one was given.
      *
      * @throws IllegalArgumentException if a file is missing, unreadable or broken, the tokenizer does not match
-     *     the model, or the pooling is unknown; the message names the file
+     *     the model, the pooling is unknown, or the query adapter was trained for another model or dimension; the
+     *     message names the file
      * @throws IllegalStateException if a preset's artifact is not on the classpath or CUDA is unavailable
      */
     public Encoder build() {
@@ -666,7 +723,10 @@ public final class Encoder implements AutoCloseable {
         throw new IllegalArgumentException("maxTokens is " + maxTokens + "; " + preset.modelName()
             + " takes at most " + preset.maxTokens());
       }
-      return new Encoder(this, directory != null ? fromDirectory() : fromPreset());
+      // read before the model, so that a broken adapter file fails fast
+      QueryAdapter adapter = queryAdapterFile != null ? QueryAdapter.load(queryAdapterFile) : queryAdapter;
+      String adapterSource = queryAdapterFile != null ? queryAdapterFile.toString() : String.valueOf(queryAdapter);
+      return new Encoder(this, directory != null ? fromDirectory() : fromPreset(), adapter, adapterSource);
     }
 
     private ModelFiles fromPreset() {
