@@ -51,14 +51,16 @@ public final class KnowledgeEvaluation {
    *
    * @param depth how many passages to retrieve per query; at least 100 for Recall@100 to mean what it says
    * @param queryInstruction prepended to every query: the model's own
-   *     ({@code encoder.instructions().forTask(Task.QA).query()}), {@code ""} for none, or any other to compare
+   *     ({@code encoder.instructions().forTask(Task.QA).query()}), {@code ""} for none, or any other to compare; the
+   *     encoder's query adapter, if it has one, is applied after it as in retrieval
    */
   public static EvalReport evaluate(KnowledgeRetriever retriever, BeirDataset data, int depth,
       String queryInstruction) {
     List<String> ids = new ArrayList<>(data.queries().keySet());
     List<String> texts = ids.stream().map(data.queries()::get).toList();
     Encoder encoder = retriever.encoder();
-    float[][] queries = encoder.encode(texts, queryInstruction, encoder.maxTokens());
+    float[][] encoded = encoder.encode(texts, queryInstruction, encoder.maxTokens());
+    float[][] queries = encoder.queryAdapter().map(a -> a.applyAll(encoded)).orElse(encoded);
     Map<String, Map<String, Double>> run = new HashMap<>();
     for (int i = 0; i < ids.size(); i++) {
       Map<String, Double> scores = new HashMap<>();

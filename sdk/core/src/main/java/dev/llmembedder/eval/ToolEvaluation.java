@@ -3,6 +3,7 @@ package dev.llmembedder.eval;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.llmembedder.encoder.Encoder;
 import dev.llmembedder.retriever.Tool;
 import dev.llmembedder.retriever.ToolRetriever;
 import dev.llmembedder.retriever.ToolRetriever.ToolHit;
@@ -64,12 +65,15 @@ public final class ToolEvaluation {
   /**
    * Encodes the dataset's queries for {@link #evaluate(ToolRetriever, BeirDataset, float[][])}.
    *
-   * @param queryInstruction prepended to every query: the model's own tool query instruction, {@code ""}, or any other
+   * @param queryInstruction prepended to every query: the model's own tool query instruction, {@code ""}, or any other;
+   *     the encoder's query adapter, if it has one, is applied after it as in retrieval
    * @return {@code [data.queries().size()][dimension]}, in the order of {@code data.queries()}
    */
   public static float[][] encodeQueries(ToolRetriever retriever, BeirDataset data, String queryInstruction) {
     List<String> texts = new ArrayList<>(data.queries().values());
-    return retriever.encoder().encode(texts, queryInstruction, retriever.encoder().maxTokens());
+    Encoder encoder = retriever.encoder();
+    float[][] queries = encoder.encode(texts, queryInstruction, encoder.maxTokens());
+    return encoder.queryAdapter().map(a -> a.applyAll(queries)).orElse(queries);
   }
 
   /**

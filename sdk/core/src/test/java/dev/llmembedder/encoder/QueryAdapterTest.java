@@ -8,13 +8,19 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmembedder.LlmEmbedder;
+import dev.llmembedder.eval.BeirDataset;
+import dev.llmembedder.eval.ToolEvaluation;
 import dev.llmembedder.index.Document;
 import dev.llmembedder.index.DocumentHit;
+import dev.llmembedder.index.DocumentIndex;
+import dev.llmembedder.retriever.ToolRetriever;
 import dev.llmembedder.testing.SharedEncoders;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -203,6 +209,20 @@ class QueryAdapterTest {
       // encode() is the model's own embedding, without the adapter
       String instruction = adapted.instructions().forTask(Task.QA).query();
       assertArrayEquals(raw[0], adapted.encode(QUERIES, instruction, adapted.maxTokens())[0]);
+      // evaluation measures what retrieval does: adapted queries
+      Map<String, String> texts = new LinkedHashMap<>();
+      Map<String, Map<String, Integer>> qrels = new LinkedHashMap<>();
+      for (int i = 0; i < QUERIES.size(); i++) {
+        texts.put("q" + i, QUERIES.get(i));
+        qrels.put("q" + i, Map.of("d0", 1));
+      }
+      try (DocumentIndex index = DocumentIndex.create(adapted.dimension())) {
+        float[][] evaluated = ToolEvaluation.encodeQueries(new ToolRetriever(adapted, index),
+            new BeirDataset("t", Map.of(), texts, qrels, "test"), instruction);
+        for (int i = 0; i < QUERIES.size(); i++) {
+          assertArrayEquals(queries[i], evaluated[i], 1e-6f, "evaluation adapts query " + i);
+        }
+      }
     }
   }
 
