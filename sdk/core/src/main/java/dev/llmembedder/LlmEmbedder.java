@@ -45,10 +45,10 @@ import java.util.regex.Pattern;
  * back as APIs); {@link #context(String)} combines them.
  *
  * <p><b>Storage.</b> Without a storage directory everything lives in memory. With one, {@link #commit()} writes each
- * collection ({@code knowledge/}, {@code examples/}, {@code tools/}, {@code memories/<name>/}) atomically under it (a crash leaves
- * each one's last committed version readable), {@link #close()} commits, and the next {@code build()} on the same
- * directory reopens them. A directory written with one model cannot be opened
- * with another: the embeddings would not be comparable.
+ * collection ({@code knowledge/}, {@code examples/}, {@code tools/}, {@code memories/<name>/}) atomically under it (a
+ * crash leaves each one's last committed version readable), {@link #close()} commits, and the next {@code build()} on
+ * the same directory reopens them. A directory written with one model cannot be opened with another: the embeddings
+ * would not be comparable.
  *
  * <p><b>Thread-safety.</b> Thread-safe: share one instance; retrievals and context building may run from any number
  * of threads while others add documents. {@link #commit()} and {@link #close()} may be called from any thread.
