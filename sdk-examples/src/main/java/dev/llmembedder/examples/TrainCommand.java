@@ -170,7 +170,7 @@ final class TrainCommand implements Callable<Integer> {
               @Override
               public void onStep(int epoch, int stepInEpoch, double stepLoss) {
                 bar.stepTo((long) epoch * split.train().size() + stepInEpoch + 1);
-                bar.setExtraMessage(String.format(Locale.ROOT, "epoch %d, loss %.4f", epoch, stepLoss));
+                bar.setExtraMessage(String.format(Locale.ROOT, " epoch %d, loss %.4f", epoch, stepLoss));
               }
             }).build();
         result = trainer.fit(split.train(), split.validation());

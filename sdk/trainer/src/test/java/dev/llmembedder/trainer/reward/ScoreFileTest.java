@@ -3,6 +3,7 @@ package dev.llmembedder.trainer.reward;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -54,7 +55,8 @@ class ScoreFileTest {
   }
 
   private static ScoreFile.Builder scoreFile(int syncEvery) {
-    return ScoreFile.builder(new TeacherScoring(scorer)).syncEvery(syncEvery).settings(SETTINGS);
+    // the toy rows carry LLM-Embedder's own teacher scores: replace them
+    return ScoreFile.builder(new TeacherScoring(scorer)).rescore(true).syncEvery(syncEvery).settings(SETTINGS);
   }
 
   @Test
@@ -68,12 +70,21 @@ class ScoreFileTest {
       JsonNode scores = after.get("teacher_scores");
       assertEquals(before.get("pos").size() + before.get("neg").size(), scores.size(), "row " + i);
       scores.forEach(s -> assertTrue(s.isNumber() && Double.isFinite(s.asDouble()) && s.asDouble() < 0, "" + s));
+      assertNotEquals(before.get("teacher_scores"), scores, "the random model's scores replace the toy row's");
       ((com.fasterxml.jackson.databind.node.ObjectNode) after).remove("teacher_scores");
+      ((com.fasterxml.jackson.databind.node.ObjectNode) before).remove("teacher_scores");
       assertEquals(before, after, "row " + i + " keeps every other field (query_id included)");
+      assertEquals(List.copyOf(fieldNames(before)), List.copyOf(fieldNames(after)), "in their order");
     }
     TrainingData.Read read = TrainingData.reader().requireTeacherScores(true)
         .build().read(shared.resolve("full.jsonl"));
     assertEquals(8, read.examples().size());
+  }
+
+  private static List<String> fieldNames(JsonNode row) {
+    List<String> names = new java.util.ArrayList<>();
+    row.fieldNames().forEachRemaining(names::add);
+    return names;
   }
 
   @Test
@@ -147,14 +158,14 @@ class ScoreFileTest {
         "{\"query\": \"q3\", \"history\": [\"h1\", \"h2\"], \"answers\": [\"a b\"], \"task\": \"chat\"}",
         ""));
     Path out = dir.resolve("out.jsonl");
-    assertEquals(new ScoreFile.Result(3, 0, 1, 1, 1, 0, 0), scoreFile(2).build().run(in, out));
+    assertEquals(new ScoreFile.Result(3, 0, 1, 1, 1, 0, 0), scoreFile(2).rescore(false).build().run(in, out));
     List<String> lines = Files.readAllLines(out);
     assertEquals(3, lines.size());
     assertEquals("[0.5,0.25]", JSON.readTree(lines.get(0)).get("teacher_scores").toString());
     assertFalse(JSON.readTree(lines.get(1)).has("teacher_scores"), "no answer: copied unscored");
     assertEquals(2, JSON.readTree(lines.get(2)).get("teacher_scores").size(), "history rows: one per candidate");
 
-    assertEquals(new ScoreFile.Result(3, 0, 2, 0, 1, 0, 0), scoreFile(2).rescore(true).build().run(in, out));
+    assertEquals(new ScoreFile.Result(3, 0, 2, 0, 1, 0, 0), scoreFile(2).build().run(in, out));
     assertEquals(2, JSON.readTree(Files.readAllLines(out).get(0)).get("teacher_scores").size());
     assertTrue(JSON.readTree(Files.readAllLines(out).get(0)).get("teacher_scores").get(0).asDouble() < 0);
   }
