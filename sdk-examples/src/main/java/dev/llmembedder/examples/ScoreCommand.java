@@ -52,11 +52,11 @@ final class ScoreCommand implements Callable<Integer> {
     String model;
   }
 
-  @Option(names = "--reduction", defaultValue = "sum",
-      description = "How answer-token log-probs become one score: ${COMPLETION-CANDIDATES}. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--reduction", defaultValue = "SUM",
+      description = "How answer-token log-probs become one score: ${COMPLETION-CANDIDATES} (any case). Default: ${DEFAULT-VALUE}.")
   LogProbReduction reduction;
 
-  @Option(names = "--answers", defaultValue = "first",
+  @Option(names = "--answers", defaultValue = "FIRST",
       description = "Which answers of a row are scored: ${COMPLETION-CANDIDATES} (first answer; best; mean over"
           + " answers). Default: ${DEFAULT-VALUE}.")
   TeacherScoring.AnswerPolicy answers;
