@@ -64,7 +64,8 @@ public final class ScoreFile {
   @FunctionalInterface
   public interface Listener {
     /**
-     * After rows were made durable in the partial file.
+     * Once at the start (with the rows resumed, 0 for a fresh run), then after each chunk of rows was made durable in
+     * the partial file.
      *
      * @param done rows in the partial file so far, resumed ones included
      * @param total rows of the input
@@ -160,9 +161,7 @@ public final class ScoreFile {
       channel.truncate(keep);
       channel.position(keep);
       channel.force(true);
-      if (resumed > 0 || keep > 0) {
-        listener.onProgress(resumed, total);
-      }
+      listener.onProgress(resumed, total); // the starting point: a progress bar learns the total at once
       // chunks at fixed multiples of syncEvery, whatever the resume point: a run resumed at a sync point makes the
       // scorer calls of an uninterrupted run, so its scores are bit-identical (batch composition can change rounding)
       for (int from = resumed, to; from < total; from = to) {
