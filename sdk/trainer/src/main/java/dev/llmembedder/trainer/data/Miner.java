@@ -7,7 +7,6 @@ import dev.llmembedder.index.Document;
 import dev.llmembedder.index.DocumentHit;
 import dev.llmembedder.retriever.KnowledgeRetriever;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -16,7 +15,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.IntConsumer;
-import java.util.stream.Collectors;
 
 /**
  * Builds {@link Task#QA} training examples from a BEIR dataset's split (typically {@code train}) by hard-negative
@@ -70,25 +68,18 @@ public final class Miner {
     /** Copies both into unmodifiable collections; reasons missing from {@code skipped} count 0. */
     public Mined {
       examples = List.copyOf(Objects.requireNonNull(examples, "examples"));
-      Map<Skip, Integer> counts = new EnumMap<>(Skip.class);
-      for (Skip reason : Skip.values()) {
-        counts.put(reason, Objects.requireNonNull(skipped, "skipped").getOrDefault(reason, 0));
-      }
-      skipped = Collections.unmodifiableMap(counts);
+      skipped = SkipCounts.complete(Skip.class, skipped);
     }
 
     /** The number of queries skipped for any reason. */
     public int skippedTotal() {
-      return skipped.values().stream().mapToInt(Integer::intValue).sum();
+      return SkipCounts.total(skipped);
     }
 
     /** A summary such as {@code "809 examples, 0 skipped"}. */
     @Override
     public String toString() {
-      String reasons = skipped.entrySet().stream().filter(e -> e.getValue() > 0)
-          .map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", "));
-      return examples.size() + " examples, " + skippedTotal() + " skipped" + (reasons.isEmpty() ? ""
-          : " (" + reasons + ")");
+      return SkipCounts.summary(examples, skipped);
     }
   }
 

@@ -8,12 +8,10 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
-import java.util.Collections;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.stream.Collectors;
 
 /**
  * Reads and writes training examples in LLM-Embedder's JSON-lines format (FlagEmbedding
@@ -80,25 +78,18 @@ public final class TrainingData {
     /** Copies both into unmodifiable collections; reasons missing from {@code skipped} count 0. */
     public Read {
       examples = List.copyOf(Objects.requireNonNull(examples, "examples"));
-      Map<Skip, Integer> counts = new EnumMap<>(Skip.class);
-      for (Skip reason : Skip.values()) {
-        counts.put(reason, Objects.requireNonNull(skipped, "skipped").getOrDefault(reason, 0));
-      }
-      skipped = Collections.unmodifiableMap(counts);
+      skipped = SkipCounts.complete(Skip.class, skipped);
     }
 
     /** The number of rows skipped for any reason. */
     public int skippedTotal() {
-      return skipped.values().stream().mapToInt(Integer::intValue).sum();
+      return SkipCounts.total(skipped);
     }
 
     /** A summary such as {@code "8 examples, 2 skipped (NO_POSITIVE 2)"}. */
     @Override
     public String toString() {
-      String reasons = skipped.entrySet().stream().filter(e -> e.getValue() > 0)
-          .map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", "));
-      return examples.size() + " examples, " + skippedTotal() + " skipped" + (reasons.isEmpty() ? ""
-          : " (" + reasons + ")");
+      return SkipCounts.summary(examples, skipped);
     }
   }
 
