@@ -5,7 +5,7 @@ package dev.llmembedder.trainer.loss;
  * {@code t_b = b * n + positives[b]} and temperature {@code tau}:
  *
  * <pre>
- *   L = (1/B) sum_b [ -s[b][t_b] / tau + log sum_{j < B*n} exp(s[b][j] / tau) ]
+ *   L = (1/B) sum_b [ -s[b][t_b] / tau + log sum_{j &lt; B*n} exp(s[b][j] / tau) ]
  *   dL/ds[b][j] = (1/B) (softmax_j(s[b] / tau) - [j = t_b]) / tau
  * </pre>
  *
