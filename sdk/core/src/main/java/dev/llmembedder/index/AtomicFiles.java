@@ -127,6 +127,22 @@ final class AtomicFiles {
   static void verify(Path directory, FileEntry entry) throws IOException {
     Path file = directory.resolve(entry.name());
     checkSize(file, entry, size(file));
+    checkCrc(file, entry, crc32c(file));
+  }
+
+  /**
+   * Fsyncs {@code directory/name}, a complete data file written by another library (jvector's graph writer),
+   * and returns its size and CRC32C for the manifest.
+   */
+  static FileEntry seal(Path directory, String name) throws IOException {
+    Path file = directory.resolve(name);
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      channel.force(true);
+    }
+    return new FileEntry(name, Files.size(file), crc32c(file));
+  }
+
+  private static long crc32c(Path file) throws IOException {
     CRC32C crc = new CRC32C();
     byte[] buffer = new byte[BUFFER_BYTES];
     try (InputStream in = Files.newInputStream(file)) {
@@ -134,7 +150,7 @@ final class AtomicFiles {
         crc.update(buffer, 0, n);
       }
     }
-    checkCrc(file, entry, crc.getValue());
+    return crc.getValue();
   }
 
   /** Reads the whole file described by {@code entry} after checking its size and CRC32C. */

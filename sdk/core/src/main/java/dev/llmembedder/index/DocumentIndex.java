@@ -303,7 +303,7 @@ public final class DocumentIndex implements AutoCloseable {
    */
   public static DocumentIndex open(Path directory) throws IOException {
     Objects.requireNonNull(directory, "directory must not be null");
-    Manifest manifest = Manifest.read(directory, KIND);
+    Manifest<IndexConfig> manifest = Manifest.read(directory, KIND, IndexConfig.class);
     FileEntry documentsFile = manifest.file(DOCUMENTS, directory);
     Path documentsPath = directory.resolve(documentsFile.name());
     AtomicFiles.verify(directory, documentsFile);

@@ -2,6 +2,7 @@ package dev.llmembedder.index;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
@@ -17,11 +18,12 @@ import java.util.regex.Matcher;
 import java.util.stream.Collectors;
 
 /**
- * The commit point of a saved index: which generation is current, the index settings, and the name, size and
- * CRC32C of each data file of that generation, keyed by role ({@code vectors}, {@code graph},
- * {@code documents}).
+ * The commit point of a saved index: which generation is current, the index settings (a record of type
+ * {@code C}: {@link IndexConfig}, or {@link DiskIndexConfig} for a {@link DiskVectorIndex}), and the name, size
+ * and CRC32C of each data file of that generation, keyed by role ({@code vectors}, {@code graph},
+ * {@code documents}, ...).
  */
-record Manifest(int formatVersion, String kind, long generation, IndexConfig config, Map<String, FileEntry> files) {
+record Manifest<C>(int formatVersion, String kind, long generation, C config, Map<String, FileEntry> files) {
   static final int FORMAT_VERSION = 1;
 
   private static final ObjectMapper JSON = new ObjectMapper()
@@ -43,23 +45,23 @@ record Manifest(int formatVersion, String kind, long generation, IndexConfig con
    * Saves a new generation into {@code directory}: writes its data files through {@code writer}, commits a
    * manifest listing them, then deletes the files of older (or crashed) generations.
    */
-  static void save(Path directory, String kind, IndexConfig config, GenerationWriter writer) throws IOException {
+  static <C> void save(Path directory, String kind, C config, GenerationWriter writer) throws IOException {
     Files.createDirectories(directory);
     long generation = AtomicFiles.nextGeneration(directory);
-    Manifest manifest = new Manifest(FORMAT_VERSION, kind, generation, config, writer.write(generation));
+    Manifest<C> manifest = new Manifest<>(FORMAT_VERSION, kind, generation, config, writer.write(generation));
     AtomicFiles.commit(directory, JSON.writeValueAsBytes(manifest));
     Set<String> keep = manifest.files().values().stream().map(FileEntry::name).collect(Collectors.toSet());
     AtomicFiles.deleteStale(directory, keep);
   }
 
   /**
-   * Reads and checks the manifest of {@code directory}.
+   * Reads and checks the manifest of {@code directory}, whose settings must be a {@code configType}.
    *
    * @throws NoSuchFileException    if the directory holds no saved index
    * @throws CorruptIndexException  if the manifest cannot be parsed or lists impossible files
    * @throws IOException            if it holds another kind of index or a newer format
    */
-  static Manifest read(Path directory, String expectedKind) throws IOException {
+  static <C> Manifest<C> read(Path directory, String expectedKind, Class<C> configType) throws IOException {
     Path file = directory.resolve(AtomicFiles.MANIFEST);
     byte[] bytes;
     try {
@@ -67,18 +69,25 @@ record Manifest(int formatVersion, String kind, long generation, IndexConfig con
     } catch (NoSuchFileException e) {
       throw new NoSuchFileException(file.toString(), null, "no saved index in " + directory);
     }
-    Manifest manifest;
+    Manifest<C> manifest;
     try {
-      manifest = JSON.readValue(bytes, Manifest.class);
+      JsonNode tree = JSON.readTree(bytes);
+      // version and kind first: another kind of index has settings of another type
+      if (!tree.path("formatVersion").isInt() || !tree.path("kind").isTextual()) {
+        throw new CorruptIndexException(file, "has no formatVersion and kind");
+      }
+      int formatVersion = tree.get("formatVersion").intValue();
+      if (formatVersion != FORMAT_VERSION) {
+        throw new IOException(file + " has format version " + formatVersion
+            + "; this library reads version " + FORMAT_VERSION);
+      }
+      String kind = tree.get("kind").textValue();
+      if (!expectedKind.equals(kind)) {
+        throw new IOException(directory + " holds a " + kind + ", not a " + expectedKind);
+      }
+      manifest = JSON.treeToValue(tree, JSON.getTypeFactory().constructParametricType(Manifest.class, configType));
     } catch (JacksonException e) {
       throw new CorruptIndexException(file, "cannot parse: " + e.getOriginalMessage(), e);
-    }
-    if (manifest.formatVersion() != FORMAT_VERSION) {
-      throw new IOException(file + " has format version " + manifest.formatVersion()
-          + "; this library reads version " + FORMAT_VERSION);
-    }
-    if (!expectedKind.equals(manifest.kind())) {
-      throw new IOException(directory + " holds a " + manifest.kind() + ", not a " + expectedKind);
     }
     for (FileEntry entry : manifest.files().values()) {
       Matcher m = AtomicFiles.DATA_FILE.matcher(entry.name());

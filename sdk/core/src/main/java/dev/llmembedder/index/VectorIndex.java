@@ -448,11 +448,11 @@ public final class VectorIndex implements AutoCloseable {
    */
   public static VectorIndex open(Path directory) throws IOException {
     Objects.requireNonNull(directory, "directory must not be null");
-    return load(directory, Manifest.read(directory, KIND));
+    return load(directory, Manifest.read(directory, KIND, IndexConfig.class));
   }
 
   /** Loads the vectors (and graph, if saved) listed in {@code manifest}. */
-  static VectorIndex load(Path directory, Manifest manifest) throws IOException {
+  static VectorIndex load(Path directory, Manifest<IndexConfig> manifest) throws IOException {
     IndexConfig config = manifest.config();
     FileEntry vectorsFile = manifest.file(VECTORS, directory);
     Path vectorsPath = directory.resolve(vectorsFile.name());
