@@ -36,6 +36,10 @@ final class EvalCommand implements Callable<Integer> {
           + " 'none'. Default: ${DEFAULT-VALUE}.")
   List<String> variants;
 
+  @Option(names = "--query-adapter", description = "A query adapter file (from `train`) applied to query embeddings;"
+      + " the index is unchanged, so a saved one is reused.")
+  Path queryAdapter;
+
   @Option(names = "--depth", defaultValue = "100", description = "Passages retrieved per query. Default: ${DEFAULT-VALUE}.")
   int depth;
 
@@ -64,6 +68,7 @@ final class EvalCommand implements Callable<Integer> {
         row.put("dataset", dataset.name());
         row.put("split", dataset.split());
         row.put("model", encoder.modelName());
+        row.put("queryAdapter", queryAdapter == null ? null : queryAdapter.toString());
         row.put("queryInstruction", instruction);
         row.put("queries", report.queries());
         row.put("docs", dataset.corpus().size());
@@ -83,6 +88,9 @@ final class EvalCommand implements Callable<Integer> {
 
   private LlmEmbedder embedder() {
     LlmEmbedder.Builder b = model.embedderBuilder().queryCacheSize(0);
+    if (queryAdapter != null) {
+      b.queryAdapter(queryAdapter);
+    }
     return store != null ? b.storageDirectory(store).build() : b.build();
   }
 
