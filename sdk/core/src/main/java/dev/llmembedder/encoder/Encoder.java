@@ -162,7 +162,8 @@ public final class Encoder implements AutoCloseable {
         ? Caffeine.newBuilder().maximumSize(b.queryCacheSize).build()
         : null;
     LOG.info("Loaded {} on {} (dim {}, {} pooling, max {} tokens, instructions {}{})",
-        modelName, device == Device.CUDA ? "CUDA device " + cudaDeviceId : device, dimension, pooling, maxTokens, instructions.name(),
+        modelName, device == Device.CUDA ? "CUDA device " + cudaDeviceId : device, dimension, pooling, maxTokens,
+        instructions.name(),
         queryAdapter == null ? "" : ", query adapter " + adapterSource);
   }
 
