@@ -32,8 +32,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * LangChain4j splits longer texts into windows and averages them) or claims ({@code queries}), for both presets.
  *
  * <p>Read the secondary counters: {@code :texts} is texts/s, {@code :tokens} tokens/s (the sample's tokens,
- * special tokens included); the primary score counts whole samples per second. {@code ours} encodes the sample with {@code Encoder.encode} at
- * {@code batchSize} texts per model run (batchTokens = batchSize x 512, so the count is the only cap) and the
+ * special tokens included); the primary score counts whole samples per second. {@code ours} encodes the sample
+ * with {@code Encoder.encode} at {@code batchSize} texts per model run (batchTokens = batchSize x 512, so the count is the only cap) and the
  * encoder's default threads; {@code langchain4j} calls {@code embedAll}, which encodes each text as its own batch of
  * 1 on LangChain4j's thread pool. Before measuring, the {@code langchain4j} setup checks that both give the same
  * embeddings (cosine >= 0.999 on the first 32 texts, encoded one at a time) and fails otherwise; it also prints
