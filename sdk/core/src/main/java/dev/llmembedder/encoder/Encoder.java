@@ -14,6 +14,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Files;
@@ -27,6 +29,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -76,12 +79,15 @@ public final class Encoder implements AutoCloseable {
   private final int batchSize;
   private final int batchTokens;
   private final Device device;
+  private final int cudaDeviceId;
   private final boolean feedsTokenTypes;
   private final String outputName;
   private final int dimension;
   private final int parallelRuns;
   /** One permit per concurrent model run; {@link #close()} takes them all. */
   private final Semaphore runPermits;
+  /** Input buffers of finished runs, reused by the next ones (at most {@code parallelRuns} are ever in use). */
+  private final ConcurrentLinkedQueue<RunBuffers> spareBuffers = new ConcurrentLinkedQueue<>();
   /** Runs the batches of one bulk call concurrently, at most {@code parallelRuns} at a time. */
   private final ExecutorService runners;
   /** Applied to query embeddings by encodeQuery / encodeQueries; null for none. */
@@ -102,10 +108,26 @@ public final class Encoder implements AutoCloseable {
     this.runPermits = new Semaphore(parallelRuns);
     this.env = OrtEnvironment.getEnvironment();
     this.tokenizer = TokenizerModel.load(files.tokenizerJson, files.tokenizerSource);
+    this.cudaDeviceId = b.cudaDeviceId;
     OrtSession s = null;
     try {
-      this.device = resolveDevice(b.device);
-      s = openSession(files, b, device);
+      Device resolved = resolveDevice(b.device, b.cudaDeviceId);
+      if (resolved == Device.CUDA) {
+        try {
+          s = openSession(files, b, Device.CUDA);
+        } catch (IllegalStateException e) {
+          if (b.device != Device.AUTO) {
+            throw e;
+          }
+          LOG.warn("Device AUTO: CUDA device {} is unavailable ({}); falling back to the CPU", b.cudaDeviceId,
+              e.getMessage());
+          resolved = Device.CPU;
+        }
+      }
+      this.device = resolved;
+      if (s == null) {
+        s = openSession(files, b, device);
+      }
       Set<String> inputs = s.getInputNames();
       for (String required : List.of("input_ids", "attention_mask")) {
         if (!inputs.contains(required)) {
@@ -140,7 +162,8 @@ public final class Encoder implements AutoCloseable {
         ? Caffeine.newBuilder().maximumSize(b.queryCacheSize).build()
         : null;
     LOG.info("Loaded {} on {} (dim {}, {} pooling, max {} tokens, instructions {}{})",
-        modelName, device, dimension, pooling, maxTokens, instructions.name(),
+        modelName, device == Device.CUDA ? "CUDA device " + cudaDeviceId : device, dimension, pooling, maxTokens,
+        instructions.name(),
         queryAdapter == null ? "" : ", query adapter " + adapterSource);
   }
 
@@ -385,27 +408,26 @@ public final class Encoder implements AutoCloseable {
     for (long[] ids : batch) {
       seq = Math.max(seq, ids.length);
     }
-    long[] ids = new long[rows * seq];
-    long[] mask = new long[rows * seq];
-    for (int r = 0; r < rows; r++) {
-      System.arraycopy(batch[r], 0, ids, r * seq, batch[r].length);
-      Arrays.fill(mask, r * seq, r * seq + batch[r].length, 1L);
-    }
     long[] shape = {rows, seq};
     runPermits.acquireUninterruptibly();
+    RunBuffers buffers = spareBuffers.poll();
     try {
       checkOpen();
+      if (buffers == null) {
+        buffers = new RunBuffers();
+      }
+      buffers.fill(batch, seq);
       Map<String, OnnxTensor> inputs = new HashMap<>();
       try {
-        inputs.put("input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape));
-        inputs.put("attention_mask", OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape));
+        inputs.put("input_ids", OnnxTensor.createTensor(env, buffers.ids, shape));
+        inputs.put("attention_mask", OnnxTensor.createTensor(env, buffers.mask, shape));
         if (feedsTokenTypes) {
-          inputs.put("token_type_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(new long[rows * seq]), shape));
+          inputs.put("token_type_ids", OnnxTensor.createTensor(env, buffers.types, shape));
         }
         try (OrtSession.Result result = session.run(inputs, Set.of(outputName))) {
           OnnxTensor out = (OnnxTensor) result.get(0);
           long[] outShape = out.getInfo().getShape();
-          return pool(out.getFloatBuffer(), outShape, mask, rows, seq);
+          return pool(out.getFloatBuffer(), outShape, batch, rows, seq);
         }
       } finally {
         inputs.values().forEach(OnnxTensor::close);
@@ -414,11 +436,54 @@ public final class Encoder implements AutoCloseable {
       throw new IllegalStateException("model " + modelName + " failed on a batch of " + rows + " x " + seq
           + " tokens: " + e.getMessage(), e);
     } finally {
+      if (buffers != null) {
+        spareBuffers.offer(buffers);
+      }
       runPermits.release();
     }
   }
 
-  private float[][] pool(FloatBuffer hidden, long[] shape, long[] mask, int rows, int seq) {
+  /**
+   * Direct (native-order) input buffers that ONNX Runtime reads in place, grown on demand and reused across runs,
+   * instead of three heap arrays per batch copied into native memory. Used by one run at a time.
+   */
+  private static final class RunBuffers {
+    LongBuffer ids = LongBuffer.allocate(0);
+    LongBuffer mask = ids;
+    LongBuffer types = ids;
+
+    /** Writes {@code batch} padded to {@code seq} columns; the buffers' limits become {@code rows * seq}. */
+    void fill(long[][] batch, int seq) {
+      int size = batch.length * seq;
+      if (ids.capacity() < size) {
+        int capacity = Math.max(size, 2 * ids.capacity());
+        ids = direct(capacity);
+        mask = direct(capacity);
+        types = direct(capacity); // stays all zero: one segment
+      }
+      ids.clear();
+      mask.clear();
+      for (long[] row : batch) {
+        ids.put(row);
+        for (int t = 0; t < row.length; t++) {
+          mask.put(1L);
+        }
+        for (int t = row.length; t < seq; t++) {
+          ids.put(0L);
+          mask.put(0L);
+        }
+      }
+      ids.flip();
+      mask.flip();
+      types.clear().limit(size);
+    }
+
+    private static LongBuffer direct(int longs) {
+      return ByteBuffer.allocateDirect(longs * Long.BYTES).order(ByteOrder.nativeOrder()).asLongBuffer();
+    }
+  }
+
+  private float[][] pool(FloatBuffer hidden, long[] shape, long[][] batch, int rows, int seq) {
     float[][] out;
     if (shape.length == 2) { // the graph pools itself (e.g. a sentence_embedding output)
       int dim = (int) shape[1];
@@ -435,14 +500,11 @@ public final class Encoder implements AutoCloseable {
           hidden.get(base, out[r]);
         } else {
           float[] acc = out[r];
-          int count = 0;
-          for (int t = 0; t < seq; t++) {
-            if (mask[r * seq + t] != 0) {
-              int off = base + t * dim;
-              for (int d = 0; d < dim; d++) {
-                acc[d] += hidden.get(off + d);
-              }
-              count++;
+          int count = batch[r].length; // the unpadded tokens come first
+          for (int t = 0; t < count; t++) {
+            int off = base + t * dim;
+            for (int d = 0; d < dim; d++) {
+              acc[d] += hidden.get(off + d);
             }
           }
           for (int d = 0; d < dim; d++) {
@@ -510,16 +572,28 @@ public final class Encoder implements AutoCloseable {
     }
   }
 
-  private static Device resolveDevice(Device requested) {
-    boolean cuda = OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA);
+  /**
+   * CPU, or CUDA if asked for (or AUTO) and the ONNX Runtime on the classpath has the CUDA provider. Whether a GPU
+   * answers is known only when a session opens on it (see the constructor).
+   */
+  static Device resolveDevice(Device requested, int cudaDeviceId) {
+    Set<OrtProvider> providers = OrtEnvironment.getAvailableProviders();
+    boolean cuda = providers.contains(OrtProvider.CUDA);
     return switch (requested) {
       case CPU -> Device.CPU;
-      case AUTO -> cuda ? Device.CUDA : Device.CPU;
+      case AUTO -> {
+        if (!cuda) {
+          LOG.info("Device AUTO: the ONNX Runtime on the classpath has no CUDA provider (it has {}); using the CPU",
+              providers);
+        }
+        yield cuda ? Device.CUDA : Device.CPU;
+      }
       case CUDA -> {
         if (!cuda) {
-          throw new IllegalStateException("device CUDA requested, but the ONNX Runtime on the classpath has no "
-              + "CUDA provider (it has " + OrtEnvironment.getAvailableProviders() + "); depend on "
-              + "com.microsoft.onnxruntime:onnxruntime_gpu instead of onnxruntime, or use Device.CPU or AUTO");
+          throw new IllegalStateException("CUDA device " + cudaDeviceId + " requested, but the ONNX Runtime on the "
+              + "classpath has no CUDA provider (it has " + providers + "); depend on "
+              + "com.microsoft.onnxruntime:onnxruntime_gpu instead of onnxruntime (Maven profile 'gpu'), "
+              + "or use Device.CPU or Device.AUTO");
         }
         yield Device.CUDA;
       }
@@ -533,13 +607,26 @@ public final class Encoder implements AutoCloseable {
       options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
       options.setIntraOpNumThreads(b.intraOpThreads);
       options.setInterOpNumThreads(1);
+      if (b.parallelRuns > 1) {
+        // several runs share the cores: an idle intra-op thread that spins takes a core from another run
+        options.addConfigEntry("session.intra_op.allow_spinning", "0");
+      }
       if (device == Device.CUDA) {
-        options.addCUDA(0);
+        try {
+          options.addCUDA(b.cudaDeviceId);
+        } catch (OrtException e) {
+          throw new IllegalStateException("CUDA device " + b.cudaDeviceId + " is unavailable: " + e.getMessage()
+              + " (needs an NVIDIA GPU with that id, a CUDA 12 runtime and cuDNN 9 on the library path)", e);
+        }
       }
       return files.modelPath != null
           ? env.createSession(files.modelPath.toString(), options)
           : env.createSession(files.modelBytes, options);
     } catch (OrtException e) {
+      if (device == Device.CUDA) {
+        throw new IllegalStateException("cannot open model " + files.modelSource + " on CUDA device "
+            + b.cudaDeviceId + ": " + e.getMessage(), e);
+      }
       throw new IllegalArgumentException("cannot load ONNX model " + files.modelSource + " on " + device + ": "
           + e.getMessage(), e);
     }
@@ -590,6 +677,7 @@ public final class Encoder implements AutoCloseable {
     private InstructionSet instructions;
     private int maxTokens;
     private Device device = Device.CPU;
+    private int cudaDeviceId;
     private int batchSize = 32;
     private int batchTokens = 2048;
     private int intraOpThreads = 1;
@@ -645,9 +733,27 @@ public final class Encoder implements AutoCloseable {
       return this;
     }
 
-    /** Where to run (default {@link Device#CPU}). */
+    /**
+     * Where to run (default {@link Device#CPU}). {@link Device#CUDA} and {@link Device#AUTO} use CUDA device 0
+     * unless {@link #cudaDevice(int)} says otherwise.
+     */
     public Builder device(Device device) {
       this.device = Objects.requireNonNull(device, "device");
+      return this;
+    }
+
+    /**
+     * Runs on the NVIDIA GPU with this CUDA device id ({@code 0} is the first): shorthand for
+     * {@code device(Device.CUDA)} with that id. Needs {@code onnxruntime_gpu} (Maven profile {@code gpu}); without a
+     * CUDA provider or GPU, {@link #build()} throws {@link IllegalStateException}. For a fallback to the CPU instead,
+     * call {@code device(Device.AUTO)} after this (the id is kept).
+     */
+    public Builder cudaDevice(int id) {
+      if (id < 0) {
+        throw new IllegalArgumentException("cudaDevice is " + id + "; must be 0 or more (a CUDA device ordinal)");
+      }
+      this.cudaDeviceId = id;
+      this.device = Device.CUDA;
       return this;
     }
 
