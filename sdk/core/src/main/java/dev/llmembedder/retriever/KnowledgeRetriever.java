@@ -17,6 +17,10 @@ import java.util.Objects;
  *
  * <p>Thread-safe: any number of threads may retrieve while others add or delete. A retrieval sees every add and delete
  * that returned before it started.
+ *
+ * <p><b>Durability.</b> Changes are held in memory and seen by retrievals as soon as they return; they reach disk
+ * only through {@link #save(Path)}, which writes the whole collection atomically (a crash leaves the previous save
+ * readable), or, inside an {@link dev.llmembedder.LlmEmbedder}, through its {@code commit()}, whose contract applies.
  */
 public final class KnowledgeRetriever {
   private final Encoder encoder;

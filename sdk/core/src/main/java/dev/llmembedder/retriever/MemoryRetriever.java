@@ -28,6 +28,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * in stream order, not score order. Instructions: lrlm for documents, chat for conversations.
  *
  * <p>Thread-safe: appends are serialised; retrievals run concurrently and see every append that returned.
+ *
+ * <p><b>Durability.</b> Changes are held in memory and seen by retrievals as soon as they return; they reach disk
+ * only through {@link #save(Path)}, which writes the whole collection atomically (a crash leaves the previous save
+ * readable), or, inside an {@link dev.llmembedder.LlmEmbedder}, through its {@code commit()}, whose contract applies.
  */
 public final class MemoryRetriever {
   /** What the memory holds. */
