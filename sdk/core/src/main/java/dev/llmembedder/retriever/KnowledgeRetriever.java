@@ -46,10 +46,19 @@ public final class KnowledgeRetriever {
    * Adds or replaces passages (by id), encoding them in one batched call. For large corpora call it with chunks of a
    * few hundred passages to report progress between calls.
    *
-   * @throws IllegalArgumentException if a passage's key text is only whitespace, or ids repeat within the call
+   * @throws IllegalArgumentException if a passage's title and text are empty or only whitespace or invisible characters
+   *     (the passage named; nothing is added), or ids repeat within the call
    */
   public void addAll(List<Document> passages) {
     Objects.requireNonNull(passages, "passages");
+    for (int i = 0; i < passages.size(); i++) {
+      Document passage = Objects.requireNonNull(passages.get(i), "passages[" + i + "]");
+      String key = keyText(passage);
+      if (!RetrieverChecks.hasText(key)) {
+        throw new IllegalArgumentException("passages[" + i + "] (id " + passage.id() + ") has no text to embed: its"
+            + " title and text are " + RetrieverChecks.describeEmpty(key));
+      }
+    }
     float[][] embeddings = encoder.encodeKeys(passages.stream().map(KnowledgeRetriever::keyText).toList(), Task.QA);
     index.addAll(passages, embeddings);
   }

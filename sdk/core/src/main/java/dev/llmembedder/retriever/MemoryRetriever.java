@@ -176,9 +176,9 @@ public final class MemoryRetriever {
         first--; // the partly filled last chunk grows: re-chunk and re-encode it with the new text
         tail = chunks.get(first) + text;
       }
-      if (tail.isBlank()) {
-        throw new IllegalArgumentException("text to append to memory '" + name + "' is only whitespace ("
-            + text.length() + " chars); a " + (mode == Mode.DOCUMENT ? "document must start" : "turn must have")
+      if (!RetrieverChecks.hasText(tail)) {
+        throw new IllegalArgumentException("text to append to memory '" + name + "' is only whitespace or invisible"
+            + " characters (" + text.length() + " chars); a " + (mode == Mode.DOCUMENT ? "document must start" : "turn must have")
             + " with text");
       }
       List<String> pieces = mode == Mode.DOCUMENT ? encoder.chunk(tail, chunkTokens) : List.of(tail);
@@ -254,6 +254,10 @@ public final class MemoryRetriever {
   public List<MemorySpan> search(float[] queryEmbedding, int k) {
     RetrieverChecks.topK(k);
     float[] q = Objects.requireNonNull(queryEmbedding, "queryEmbedding");
+    if (q.length != encoder.dimension()) { // checked here too: with nothing outside the recent window, no search runs
+      throw new IllegalArgumentException("queryEmbedding has dimension " + q.length + "; memory '" + name
+          + "' needs dimension " + encoder.dimension());
+    }
     lock.readLock().lock();
     try {
       int recentStart = recentStart();

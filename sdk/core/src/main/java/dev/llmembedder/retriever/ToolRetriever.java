@@ -99,7 +99,7 @@ public final class ToolRetriever {
     List<Document> docs = new ArrayList<>(tools.size());
     for (Tool tool : tools) {
       String key = keyText(tool, keyFields);
-      if (key.isBlank()) {
+      if (!RetrieverChecks.hasText(key)) {
         throw new IllegalArgumentException("tool " + tool.id() + " has an empty key: its " + keyFields
             + " are all empty");
       }
