@@ -33,6 +33,8 @@ class CrashSafetyTest {
   private static final int CYCLES = Integer.getInteger("llmembedder.crash.cycles", 10);
   /** The longest wait after READY before the kill; a few commits' worth. */
   private static final int MAX_DELAY_MILLIS = 2500;
+  /** Units in the last place a re-checked score may differ by (positive scores, so bit patterns order them). */
+  private static final int MAX_ULPS = 4;
 
   @Test
   void aKilledWriterLosesNothingAcknowledgedAndLeavesNothingHalfWritten(@TempDir Path tmp) throws Exception {
@@ -45,6 +47,8 @@ class CrashSafetyTest {
     int ackedTurns = 0;
     Map<String, Integer> scoreBits = new HashMap<>();
     long scoreChecks = 0;
+    long bitwiseEqual = 0;
+    int maxUlps = 0;
     long itemChecks = 0;
     int unacknowledgedCommits = 0;
     int tornCommits = 0;
@@ -52,7 +56,7 @@ class CrashSafetyTest {
     long started = System.nanoTime();
     for (int cycle = 0; cycle < CYCLES; cycle++) {
       String context = "cycle " + cycle + " (seed " + seed + ")";
-      try (ChildJvm child = ChildJvm.start(CrashWriter.class, List.of("-Xmx512m", "-XX:TieredStopAtLevel=1"), tmp.resolve("child.err"),
+      try (ChildJvm child = ChildJvm.start(CrashWriter.class, List.of("-Xmx512m"), tmp.resolve("child.err"),
           "write", store.toString())) {
         if (random.nextInt(5) == 0) { // sometimes while it starts, loads the model or opens the store
           killsBeforeReady++;
@@ -117,7 +121,13 @@ class CrashSafetyTest {
           }
           float score = CrashWriter.scoreOf(reopened.knowledge().retrieve(CrashWriter.docText(i), CrashWriter.K), id);
           if (bits != null) {
-            assertEquals(Float.intBitsToFloat(bits), score, 0f, context + ": score of " + id);
+            // the same score up to float rounding: the dot product's summation order depends on whether the JIT has
+            // compiled the Vector API code yet (seen: 1 ulp between the writer JVM and this one)
+            float acked = Float.intBitsToFloat(bits);
+            int ulps = Math.abs(Float.floatToIntBits(score) - bits);
+            assertTrue(ulps <= MAX_ULPS, context + ": score of " + id + " is " + score + ", acknowledged " + acked);
+            maxUlps = Math.max(maxUlps, ulps);
+            bitwiseEqual += ulps == 0 ? 1 : 0;
             scoreChecks++;
           }
         }
@@ -125,9 +135,10 @@ class CrashSafetyTest {
     }
     assertTrue(ackedDocs > 0, "no commit was acknowledged in " + CYCLES + " cycles");
     System.out.printf("crash test: %d cycles (%d killed before READY) in %.0f s, seed %d: %d documents, %d tools,"
-            + " %d memory turns acknowledged; %d item checks after reopening, %d acknowledged scores re-checked bit for"
-            + " bit; %d kills after a commit landed but before its ACK, %d between collections of a commit%n",
+            + " %d memory turns acknowledged; %d item checks after reopening, %d acknowledged scores re-checked"
+            + " (%d bit for bit, the others within %d ulp); %d kills after a commit landed but before its ACK, %d"
+            + " between collections of a commit%n",
         CYCLES, killsBeforeReady, (System.nanoTime() - started) / 1e9, seed, ackedDocs, ackedTools, ackedTurns,
-        itemChecks, scoreChecks, unacknowledgedCommits, tornCommits);
+        itemChecks, scoreChecks, bitwiseEqual, maxUlps, unacknowledgedCommits, tornCommits);
   }
 }

@@ -52,7 +52,7 @@ class StorageLockTest {
   @Test
   void aSecondProcessIsRefusedAndTheLockDiesWithItsHolder(@TempDir Path tmp) throws Exception {
     Path store = tmp.resolve("store");
-    try (ChildJvm holder = ChildJvm.start(CrashWriter.class, List.of("-Xmx512m", "-XX:TieredStopAtLevel=1"),
+    try (ChildJvm holder = ChildJvm.start(CrashWriter.class, List.of("-Xmx512m"),
         tmp.resolve("child.err"), "hold", store.toString())) {
       holder.expectLine("READY", 120_000);
       var e = assertThrows(IllegalStateException.class,
