@@ -13,7 +13,8 @@ import java.nio.file.Path;
  * The child JVM of {@link NativeMemoryTest}: {@code opens <n> <preset> <dir>} builds the facade on a storage
  * directory, adds a passage, retrieves and closes it {@code n} times; {@code encodes <n> <preset>} encodes {@code n}
  * distinct queries on one encoder (cache off). Prints {@code RSS <label> <kB>} from {@code /proc/self/status} after
- * the first tenth of the work (at least 4 rounds: warm), after each further tenth of the opens (a trend), and at the end.
+ * the first tenth of the work (at least 6 rounds: warm), after each further tenth of the opens (a trend), and at
+ * the end.
  */
 public final class NativeMemoryProbe {
   private NativeMemoryProbe() {}
@@ -21,7 +22,7 @@ public final class NativeMemoryProbe {
   public static void main(String[] args) throws Exception {
     int n = Integer.parseInt(args[1]);
     ModelPreset preset = ModelPreset.fromName(args[2]);
-    int warm = Math.max(4, n / 10);
+    int warm = Math.max(6, n / 10);
     if (args[0].equals("opens")) {
       Path dir = Path.of(args[3]);
       for (int i = 0; i < n; i++) {
