@@ -37,7 +37,7 @@ class NativeMemoryTest {
   private static void measure(String what, int n, Path tmp, String... args) throws Exception {
     assumeTrue(Files.exists(Path.of("/proc/self/status")), "skipped: needs Linux /proc to read resident memory");
     long start = System.nanoTime();
-    try (ChildJvm child = ChildJvm.start(NativeMemoryProbe.class, List.of("-Xmx256m"), tmp.resolve("child.err"),
+    try (ChildJvm child = ChildJvm.start(NativeMemoryProbe.class, List.of("-Xmx1g"), tmp.resolve("child.err"),
         args)) {
       long warm = Long.parseLong(child.expectLine("RSS warm", 600_000).split(" ")[2]);
       long end = Long.parseLong(child.expectLine("RSS end", 3_600_000).split(" ")[2]);
