@@ -21,11 +21,12 @@ final class ChildJvm implements AutoCloseable {
   private final Process process;
   private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
   private final Path stderr;
+  private final Thread reader;
 
   private ChildJvm(Process process, Path stderr) {
     this.process = process;
     this.stderr = stderr;
-    Thread reader = new Thread(() -> {
+    this.reader = new Thread(() -> {
       try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
           StandardCharsets.UTF_8))) {
         for (String line; (line = in.readLine()) != null; ) {
@@ -100,10 +101,14 @@ final class ChildJvm implements AutoCloseable {
     return process;
   }
 
-  /** SIGKILL on Linux ({@link Process#destroyForcibly()}), then waits until the process is gone. */
+  /**
+   * SIGKILL on Linux ({@link Process#destroyForcibly()}), then waits until the process is gone and every line it
+   * wrote has been queued (the pipe may still hold lines when the process exits).
+   */
   void kill() throws InterruptedException {
     process.destroyForcibly();
     process.waitFor();
+    reader.join();
   }
 
   String stderrText() throws IOException {

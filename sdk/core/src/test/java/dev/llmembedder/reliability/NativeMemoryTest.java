@@ -14,7 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
  * resident memory may grow by less than 50 MB in all from the end of warm-up to the end. A leaked ONNX Runtime
  * session (about 130 MB for fp32, 35 MB for int8 per open) or tokenizer would show at once.
  *
- * <p>{@code -Dllmembedder.native.opens} (default 10), {@code -Dllmembedder.native.encodes} (default 600) and
+ * <p>{@code -Dllmembedder.native.opens} (default 10), {@code -Dllmembedder.native.encodes} (default 300) and
  * {@code -Dllmembedder.native.model} (default {@code bge-small-en-v1.5-int8}) size it; the issue's benchmark mode is
  * 1,000 opens and 100,000 encodes with {@code bge-small-en-v1.5}.
  */
@@ -30,7 +30,7 @@ class NativeMemoryTest {
 
   @Test
   void encodingDoesNotGrowResidentMemory(@TempDir Path tmp) throws Exception {
-    int n = Integer.getInteger("llmembedder.native.encodes", 600);
+    int n = Integer.getInteger("llmembedder.native.encodes", 300);
     measure("encodes", n, tmp, "encodes", Integer.toString(n), MODEL);
   }
 
