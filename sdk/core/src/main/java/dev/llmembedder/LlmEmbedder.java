@@ -56,9 +56,10 @@ import java.util.regex.Pattern;
  *   <li><i>Visibility.</i> An add, delete, memory append or tool registration is seen by every retrieval and context
  *       that starts after it returned, in this process. It is not on disk yet.
  *   <li><i>Durability.</i> When {@link #commit()} (or {@link #close()}) returns, every change that returned before the
- *       commit started is on disk (files and directory entries fsynced) and is what the next {@code build()} on the
- *       directory sees, even after the process is killed or the machine loses power. Changes made after the last
- *       commit returned are lost by a crash; changes made while a commit runs may or may not be in it.
+ *       commit started is on disk and is what the next {@code build()} on the directory sees, even after the
+ *       process is killed (files and directory entries are fsynced, so power loss is covered as far as the disk
+ *       honours fsync; the tests kill the process). Changes made after the last commit returned are lost by a crash;
+ *       changes made while a commit runs may or may not be in it.
  *   <li><i>Atomicity.</i> Each collection is committed atomically (one manifest rename): after a crash at any moment
  *       it opens as exactly the version of one commit, never half-written, with every file checked against its
  *       CRC32C. Collections are committed one after another, not together: a crash during a commit may leave
