@@ -18,7 +18,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -45,13 +47,35 @@ import java.util.regex.Pattern;
  * back as APIs); {@link #context(String)} combines them.
  *
  * <p><b>Storage.</b> Without a storage directory everything lives in memory. With one, {@link #commit()} writes each
- * collection ({@code knowledge/}, {@code examples/}, {@code tools/}, {@code memories/<name>/}) atomically under it (a
- * crash leaves each one's last committed version readable), {@link #close()} commits, and the next {@code build()} on
- * the same directory reopens them. A directory written with one model cannot be opened with another: the embeddings
- * would not be comparable.
+ * collection ({@code knowledge/}, {@code examples/}, {@code tools/}, {@code memories/<name>/}) atomically under it,
+ * {@link #close()} commits, and the next {@code build()} on the same directory reopens them. A directory written with
+ * one model cannot be opened with another: the embeddings would not be comparable.
+ *
+ * <p><b>Durability contract.</b>
+ * <ul>
+ *   <li><i>Visibility.</i> An add, delete, memory append or tool registration is seen by every retrieval and context
+ *       that starts after it returned, in this process. It is not on disk yet.
+ *   <li><i>Durability.</i> When {@link #commit()} (or {@link #close()}) returns, every change that returned before the
+ *       commit started is on disk and is what the next {@code build()} on the directory sees, even after the
+ *       process is killed (files and directory entries are fsynced, so power loss is covered as far as the disk
+ *       honours fsync; the tests kill the process). Changes made after the last commit returned are lost by a crash;
+ *       changes made while a commit runs may or may not be in it.
+ *   <li><i>Atomicity.</i> Each collection is committed atomically (one manifest rename): after a crash at any moment
+ *       it opens as exactly the version of one commit, never half-written, with every file checked against its
+ *       CRC32C. Collections are committed one after another, not together: a crash during a commit may leave
+ *       {@code knowledge/} at the new commit and a memory at the previous one. No repair step is ever needed; files
+ *       of an interrupted commit are ignored and cleaned up by the next one.
+ *   <li><i>Failure.</i> A commit that fails throws {@link UncheckedIOException} naming the collection's directory;
+ *       the previous commit stays readable and the changes stay in memory, so the commit can be retried.
+ *   <li><i>One writer.</i> The embedder holds an exclusive OS file lock on {@code embedder.lock} in the directory
+ *       from {@code build()} to {@link #close()}; a second embedder on the same directory, in this JVM or another
+ *       process, gets an {@link IllegalStateException} naming the directory. The lock dies with its process.
+ * </ul>
  *
  * <p><b>Thread-safety.</b> Thread-safe: share one instance; retrievals and context building may run from any number
- * of threads while others add documents. {@link #commit()} and {@link #close()} may be called from any thread.
+ * of threads while others add, delete and append (a retrieval never returns a document whose delete returned before
+ * it started). {@link #commit()} and {@link #close()} may be called from any thread; writes wait while a commit
+ * saves the collection they write to, retrievals do not.
  * Context building runs its searches on a pool of platform daemon threads owned by this embedder (one per core, at
  * least two), stopped by {@link #close()}.
  */
@@ -65,6 +89,8 @@ public final class LlmEmbedder implements AutoCloseable {
   private final Encoder encoder;
   private final boolean ownsEncoder;
   private final Path storage;
+  /** Held from construction to {@link #close()} when there is a storage directory; null without one. */
+  private final StorageLock lock;
   private final DocumentIndex knowledgeIndex;
   private final KnowledgeRetriever knowledge;
   private final DocumentIndex examplesIndex;
@@ -81,15 +107,29 @@ public final class LlmEmbedder implements AutoCloseable {
     this.encoder = encoder;
     this.ownsEncoder = ownsEncoder;
     this.storage = storage;
-    if (storage != null) {
-      StorageManifest.checkOrCreate(storage, encoder);
+    this.lock = storage == null ? null : StorageLock.acquire(storage);
+    List<DocumentIndex> opened = new ArrayList<>(3);
+    try {
+      if (storage != null) {
+        StorageManifest.checkOrCreate(storage, encoder);
+      }
+      this.knowledgeIndex = openOrCreate(KNOWLEDGE_DIR);
+      opened.add(knowledgeIndex);
+      this.knowledge = new KnowledgeRetriever(encoder, knowledgeIndex);
+      this.examplesIndex = openOrCreate(EXAMPLES_DIR);
+      opened.add(examplesIndex);
+      this.examples = new ExampleRetriever(encoder, examplesIndex);
+      this.toolsIndex = openOrCreate(TOOLS_DIR);
+      opened.add(toolsIndex);
+      this.tools = new ToolRetriever(encoder, toolsIndex, toolKey);
+    } catch (RuntimeException | Error e) {
+      // a damaged or foreign store: release what was opened and the directory, so a retry can succeed
+      opened.forEach(DocumentIndex::close);
+      if (lock != null) {
+        lock.close();
+      }
+      throw e;
     }
-    this.knowledgeIndex = openOrCreate(KNOWLEDGE_DIR);
-    this.knowledge = new KnowledgeRetriever(encoder, knowledgeIndex);
-    this.examplesIndex = openOrCreate(EXAMPLES_DIR);
-    this.examples = new ExampleRetriever(encoder, examplesIndex);
-    this.toolsIndex = openOrCreate(TOOLS_DIR);
-    this.tools = new ToolRetriever(encoder, toolsIndex, toolKey);
     this.contextExecutor = newContextExecutor();
   }
 
@@ -214,9 +254,14 @@ public final class LlmEmbedder implements AutoCloseable {
   }
 
   /**
-   * Writes every collection to the storage directory atomically. Without a storage directory this does nothing.
+   * Makes every change that returned before this call durable: writes each collection to the storage directory
+   * atomically and fsyncs it (see the durability contract in the class documentation). Without a storage directory
+   * this does nothing. Its cost grows with the collections' size (each commit rewrites the collections in full), so
+   * commit after a batch of changes, not after each one, when throughput matters.
    *
-   * @throws java.io.UncheckedIOException if writing fails; the previous committed version stays readable
+   * @throws java.io.UncheckedIOException if writing fails (the message names the collection's directory); the
+   *     previous committed version stays readable and the changes stay in memory
+   * @throws IllegalStateException if the embedder is closed
    */
   public synchronized void commit() {
     if (closed) {
@@ -243,7 +288,8 @@ public final class LlmEmbedder implements AutoCloseable {
 
   /**
    * Commits (when there is a storage directory), then stops the context threads (a context being built fails with
-   * {@link IllegalStateException}) and releases the indexes and, if this embedder made it, the encoder.
+   * {@link IllegalStateException}), releases the indexes, the storage directory's lock and, if this embedder made it,
+   * the encoder. Everything is released even when the commit throws.
    */
   @Override
   public synchronized void close() {
@@ -259,6 +305,9 @@ public final class LlmEmbedder implements AutoCloseable {
       examplesIndex.close();
       toolsIndex.close();
       memoryIndexes.values().forEach(DocumentIndex::close);
+      if (lock != null) {
+        lock.close();
+      }
       if (ownsEncoder) {
         encoder.close();
       }
@@ -350,8 +399,10 @@ public final class LlmEmbedder implements AutoCloseable {
      *
      * @throws IllegalArgumentException for a broken model, a broken query adapter file or one trained for another
      *     model, or a storage directory written with another model
-     * @throws IllegalStateException if both {@link #queryAdapter} and {@link #encoder(Encoder)} were given
-     * @throws UncheckedIOException if the storage directory cannot be read (the message names the damaged file)
+     * @throws IllegalStateException if both {@link #queryAdapter} and {@link #encoder(Encoder)} were given, or another
+     *     embedder (in this JVM or another process) has the storage directory open
+     * @throws UncheckedIOException if the storage directory cannot be created, written or read (the message names the
+     *     directory or the damaged file)
      */
     public LlmEmbedder build() {
       if (sharedEncoder != null && adapterSet) {

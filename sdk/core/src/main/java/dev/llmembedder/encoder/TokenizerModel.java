@@ -64,12 +64,46 @@ final class TokenizerModel implements AutoCloseable {
    * HuggingFace does for one sequence: the text's tail is cut, the trailing special tokens ({@code [SEP]}) kept.
    */
   Tokens[] encode(List<String> texts, int maxTokens) {
-    Encoding[] encodings = tokenizer.batchEncode(texts, true, false);
+    // A text far longer than the limit is tokenized from a prefix cut where whitespace starts: the tokens before the
+    // cut are the whole text's, so when the prefix alone overflows the limit the result is the same, and a 10 MB text
+    // costs as much as a 20 kB one (the whole text took 17 s). A prefix that does not overflow falls back to the text.
+    int prefixChars = Math.max(maxTokens, 1) * PREFIX_CHARS_PER_TOKEN;
+    List<String> heads = new ArrayList<>(texts.size());
+    for (String text : texts) {
+      heads.add(text.length() > 2 * prefixChars ? headBeforeWhitespace(text, prefixChars) : text);
+    }
+    Encoding[] encodings = tokenizer.batchEncode(heads, true, false);
     Tokens[] out = new Tokens[encodings.length];
     for (int i = 0; i < encodings.length; i++) {
-      out[i] = truncate(encodings[i], maxTokens);
+      Encoding encoding = encodings[i];
+      if (heads.get(i).length() < texts.get(i).length() && encoding.getIds().length <= maxTokens) {
+        encoding = tokenizer.encode(texts.get(i), true, false);
+      }
+      out[i] = truncate(encoding, maxTokens);
     }
     return out;
+  }
+
+  /** Characters per token allowed for before a long text's prefix is tried (English averages about 4.5). */
+  private static final int PREFIX_CHARS_PER_TOKEN = 16;
+
+  /**
+   * {@code text} up to the start of the last run of spaces, tabs or line breaks that begins within its first
+   * {@code chars} characters (and past half of them), or {@code text} itself when there is none: pre-tokenizers split
+   * there, and normalizers work per character, so the tokens of the prefix are the first tokens of the text. (Other
+   * whitespace, such as U+001C, is not a split point for every tokenizer: BERT's normalizer deletes it.)
+   */
+  static String headBeforeWhitespace(String text, int chars) {
+    for (int i = Math.min(chars, text.length() - 1); i > chars / 2; i--) {
+      if (isSplit(text.charAt(i)) && !isSplit(text.charAt(i - 1))) {
+        return text.substring(0, i);
+      }
+    }
+    return text;
+  }
+
+  private static boolean isSplit(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
   }
 
   /**

@@ -328,9 +328,10 @@ public final class DocumentIndex implements AutoCloseable {
     VectorIndex vectors = VectorIndex.load(directory, manifest);
     if (vectors.size() != documents.size()
         || !documents.keySet().stream().allMatch(vectors::contains)) {
+      int embeddings = vectors.size(); // before close(), after which size() throws
       vectors.close();
       throw new CorruptIndexException(documentsPath, "holds " + documents.size()
-          + " documents that do not match the " + vectors.size() + " saved embeddings");
+          + " documents that do not match the " + embeddings + " saved embeddings");
     }
     return new DocumentIndex(vectors, documents);
   }

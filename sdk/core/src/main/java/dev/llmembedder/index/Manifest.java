@@ -89,7 +89,11 @@ record Manifest<C>(int formatVersion, String kind, long generation, C config, Ma
     } catch (JacksonException e) {
       throw new CorruptIndexException(file, "cannot parse: " + e.getOriginalMessage(), e);
     }
-    for (FileEntry entry : manifest.files().values()) {
+    for (Map.Entry<String, FileEntry> role : manifest.files().entrySet()) {
+      FileEntry entry = role.getValue();
+      if (entry == null) {
+        throw new CorruptIndexException(file, "lists no file for role \"" + role.getKey() + "\" (null)");
+      }
       Matcher m = AtomicFiles.DATA_FILE.matcher(entry.name());
       if (!m.matches() || Long.parseLong(m.group(2)) != manifest.generation()) {
         throw new CorruptIndexException(file, "lists file \"" + entry.name()

@@ -18,6 +18,10 @@ import java.util.Objects;
  * with the icl query instruction.
  *
  * <p>Thread-safe: retrievals run concurrently with adds; a retrieval sees every add that returned before it.
+ *
+ * <p><b>Durability.</b> Changes are held in memory and seen by retrievals as soon as they return; they reach disk
+ * only through {@link #save(Path)}, which writes the whole collection atomically (a crash leaves the previous save
+ * readable), or, inside an {@link dev.llmembedder.LlmEmbedder}, through its {@code commit()}, whose contract applies.
  */
 public final class ExampleRetriever {
   /** The default few-shot template: the instruction line is dropped when empty. */

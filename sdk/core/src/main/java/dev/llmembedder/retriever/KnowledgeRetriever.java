@@ -17,6 +17,10 @@ import java.util.Objects;
  *
  * <p>Thread-safe: any number of threads may retrieve while others add or delete. A retrieval sees every add and delete
  * that returned before it started.
+ *
+ * <p><b>Durability.</b> Changes are held in memory and seen by retrievals as soon as they return; they reach disk
+ * only through {@link #save(Path)}, which writes the whole collection atomically (a crash leaves the previous save
+ * readable), or, inside an {@link dev.llmembedder.LlmEmbedder}, through its {@code commit()}, whose contract applies.
  */
 public final class KnowledgeRetriever {
   private final Encoder encoder;
@@ -42,10 +46,19 @@ public final class KnowledgeRetriever {
    * Adds or replaces passages (by id), encoding them in one batched call. For large corpora call it with chunks of a
    * few hundred passages to report progress between calls.
    *
-   * @throws IllegalArgumentException if a passage's key text is only whitespace, or ids repeat within the call
+   * @throws IllegalArgumentException if a passage's title and text are empty or only whitespace or invisible characters
+   *     (the passage named; nothing is added), or ids repeat within the call
    */
   public void addAll(List<Document> passages) {
     Objects.requireNonNull(passages, "passages");
+    for (int i = 0; i < passages.size(); i++) {
+      Document passage = Objects.requireNonNull(passages.get(i), "passages[" + i + "]");
+      String key = keyText(passage);
+      if (!RetrieverChecks.hasText(key)) {
+        throw new IllegalArgumentException("passages[" + i + "] (id " + passage.id() + ") has no text to embed: its"
+            + " title and text are " + RetrieverChecks.describeEmpty(key));
+      }
+    }
     float[][] embeddings = encoder.encodeKeys(passages.stream().map(KnowledgeRetriever::keyText).toList(), Task.QA);
     index.addAll(passages, embeddings);
   }

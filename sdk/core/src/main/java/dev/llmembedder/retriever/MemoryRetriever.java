@@ -28,6 +28,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * in stream order, not score order. Instructions: lrlm for documents, chat for conversations.
  *
  * <p>Thread-safe: appends are serialised; retrievals run concurrently and see every append that returned.
+ *
+ * <p><b>Durability.</b> Changes are held in memory and seen by retrievals as soon as they return; they reach disk
+ * only through {@link #save(Path)}, which writes the whole collection atomically (a crash leaves the previous save
+ * readable), or, inside an {@link dev.llmembedder.LlmEmbedder}, through its {@code commit()}, whose contract applies.
  */
 public final class MemoryRetriever {
   /** What the memory holds. */
@@ -172,9 +176,9 @@ public final class MemoryRetriever {
         first--; // the partly filled last chunk grows: re-chunk and re-encode it with the new text
         tail = chunks.get(first) + text;
       }
-      if (tail.isBlank()) {
-        throw new IllegalArgumentException("text to append to memory '" + name + "' is only whitespace ("
-            + text.length() + " chars); a " + (mode == Mode.DOCUMENT ? "document must start" : "turn must have")
+      if (!RetrieverChecks.hasText(tail)) {
+        throw new IllegalArgumentException("text to append to memory '" + name + "' is only whitespace or invisible"
+            + " characters (" + text.length() + " chars); a " + (mode == Mode.DOCUMENT ? "document must start" : "turn must have")
             + " with text");
       }
       List<String> pieces = mode == Mode.DOCUMENT ? encoder.chunk(tail, chunkTokens) : List.of(tail);
@@ -250,6 +254,10 @@ public final class MemoryRetriever {
   public List<MemorySpan> search(float[] queryEmbedding, int k) {
     RetrieverChecks.topK(k);
     float[] q = Objects.requireNonNull(queryEmbedding, "queryEmbedding");
+    if (q.length != encoder.dimension()) { // checked here too: with nothing outside the recent window, no search runs
+      throw new IllegalArgumentException("queryEmbedding has dimension " + q.length + "; memory '" + name
+          + "' needs dimension " + encoder.dimension());
+    }
     lock.readLock().lock();
     try {
       int recentStart = recentStart();

@@ -22,4 +22,24 @@ final class RetrieverChecks {
           + encoder.dimension() + " (" + encoder.modelName() + ")");
     }
   }
+
+  /**
+   * Whether {@code text} holds something to embed: a character that is not whitespace (Java's or Unicode's, such as
+   * U+00A0), a control character or an invisible format character (U+200D, U+FEFF). A BERT-like tokenizer makes no
+   * token of the others, so a text of only those would be embedded as an empty sequence and match every query alike.
+   */
+  static boolean hasText(String text) {
+    return text.codePoints().anyMatch(c -> !Character.isWhitespace(c) && !Character.isSpaceChar(c)
+        && !Character.isISOControl(c) && Character.getType(c) != Character.FORMAT);
+  }
+
+  /** A short, printable description of a text without content, for messages: its length and code points. */
+  static String describeEmpty(String text) {
+    if (text.isEmpty()) {
+      return "empty";
+    }
+    StringBuilder s = new StringBuilder("only whitespace or invisible characters (");
+    text.codePoints().limit(8).forEach(c -> s.append(String.format(java.util.Locale.ROOT, "U+%04X ", c)));
+    return s.append(text.codePointCount(0, text.length()) > 8 ? "...)" : ")").toString().replace(" )", ")");
+  }
 }

@@ -62,6 +62,9 @@ final class ToolFiles {
       throw new IOException(where + ": field 'function' is not an object");
     }
     String name = requiredString(where, fn, "name");
+    if (name.isBlank()) {
+      throw new IOException(where + ": field 'name' is blank; a tool needs a name (its id)");
+    }
     String description = optionalString(where, fn, "description");
     duplicate(where, name, line, seen);
     return new Tool(name, name, description, parameters(fn), JSON.writeValueAsString(element));

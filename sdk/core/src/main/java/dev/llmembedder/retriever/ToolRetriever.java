@@ -30,6 +30,10 @@ import java.util.stream.Collectors;
  *
  * <p>Thread-safe: retrievals run concurrently with adds and deletes; a retrieval sees every change that returned
  * before it started.
+ *
+ * <p><b>Durability.</b> Changes are held in memory and seen by retrievals as soon as they return; they reach disk
+ * only through {@link #save(Path)}, which writes the whole collection atomically (a crash leaves the previous save
+ * readable), or, inside an {@link dev.llmembedder.LlmEmbedder}, through its {@code commit()}, whose contract applies.
  */
 public final class ToolRetriever {
   /** The parts of a tool that can go into its embedded key. */
@@ -95,7 +99,7 @@ public final class ToolRetriever {
     List<Document> docs = new ArrayList<>(tools.size());
     for (Tool tool : tools) {
       String key = keyText(tool, keyFields);
-      if (key.isBlank()) {
+      if (!RetrieverChecks.hasText(key)) {
         throw new IllegalArgumentException("tool " + tool.id() + " has an empty key: its " + keyFields
             + " are all empty");
       }
