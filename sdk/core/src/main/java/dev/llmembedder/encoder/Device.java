@@ -1,6 +1,10 @@
 package dev.llmembedder.encoder;
 
-/** Where ONNX Runtime runs the model. */
+/**
+ * Where ONNX Runtime runs the model.
+ *
+ * <p><b>Thread-safety.</b> An enum: immutable and thread-safe.
+ */
 public enum Device {
   /** The CPU execution provider (always available). */
   CPU,

@@ -6,6 +6,8 @@ import java.util.Objects;
  * A pair of prefixes prepended to texts before encoding: one for queries, one for keys (passages, chunks,
  * demonstrations, tool descriptions). Either may be empty.
  *
+ * <p><b>Thread-safety.</b> Immutable and thread-safe.
+ *
  * @param query prepended to every query, e.g. {@code "Represent this query for retrieving relevant documents: "}
  * @param key prepended to every key, e.g. {@code "Represent this document for retrieval: "}
  */

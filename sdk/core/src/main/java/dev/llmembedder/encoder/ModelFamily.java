@@ -4,6 +4,8 @@ package dev.llmembedder.encoder;
  * What a model directory needs besides its files: how it pools and which instructions it was trained with.
  * Pass one to {@link Encoder.Builder#modelDirectory(java.nio.file.Path, ModelFamily)} for a model exported to
  * ONNX from the HuggingFace Hub.
+ *
+ * <p><b>Thread-safety.</b> An enum: immutable and thread-safe.
  */
 public enum ModelFamily {
   /** BAAI/llm-embedder: CLS pooling, the six LLM-Embedder task instructions (arXiv:2310.07554, Table 10). */

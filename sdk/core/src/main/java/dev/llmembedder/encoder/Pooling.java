@@ -7,6 +7,8 @@ package dev.llmembedder.encoder;
  * embeddings when mean-pooled and vice versa. BGE v1.5 and LLM-Embedder use {@link #CLS} (their model
  * cards, and FlagEmbedding's {@code pooling_method='cls'}); E5 and most sentence-transformers models use
  * {@link #MEAN}.
+ *
+ * <p><b>Thread-safety.</b> An enum: immutable and thread-safe.
  */
 public enum Pooling {
   /** The hidden state of the first token ({@code [CLS]}). */

@@ -7,6 +7,8 @@ import java.util.Locale;
  *
  * <p>Source: Zhang et al., "Retrieve Anything To Augment Large Language Models" (arXiv:2310.07554), Table 10,
  * and FlagEmbedding {@code research/llm_embedder} ({@code TASK_CONFIG["llm-embedder"]["instruction"]}).
+ *
+ * <p><b>Thread-safety.</b> An enum: immutable and thread-safe.
  */
 public enum Task {
   /** Question answering / knowledge retrieval: passages for a question. */

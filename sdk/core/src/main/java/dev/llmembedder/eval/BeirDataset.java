@@ -35,6 +35,8 @@ import java.util.regex.Pattern;
  * document missing from the corpus is allowed (as in BEIR and trec_eval): it counts as relevant but cannot be
  * retrieved.
  *
+ * <p><b>Thread-safety.</b> Immutable (every map is an unmodifiable copy) and thread-safe.
+ *
  * @param name the dataset name (the directory name for {@link #load})
  * @param corpus document id &rarr; document, in file order
  * @param queries query id &rarr; query text, for exactly the queries of {@code qrels}, in qrels order

@@ -6,6 +6,8 @@ import java.util.Objects;
  * One document of a BEIR corpus: a line of {@code corpus.jsonl} ({@code _id}, {@code title}, {@code text}; the
  * {@code metadata} field is not kept).
  *
+ * <p><b>Thread-safety.</b> Immutable and thread-safe.
+ *
  * @param id the document id ({@code _id}); non-empty
  * @param title the title; {@code ""} when the document has none
  * @param text the body

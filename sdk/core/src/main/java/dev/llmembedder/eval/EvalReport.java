@@ -11,6 +11,8 @@ import java.util.stream.Collectors;
  * The result of {@link RetrievalMetrics}: mean and per-query metric values, keyed {@code "<metric>@<k>"} with metric
  * one of {@code ndcg}, {@code recall}, {@code mrr}, {@code precision}, e.g. {@code "ndcg@10"}. Immutable.
  *
+ * <p><b>Thread-safety.</b> Immutable (both maps are unmodifiable copies) and thread-safe.
+ *
  * @param metrics metric key &rarr; mean over the evaluated queries, metric by metric, each over the cutoffs in the
  *     order asked
  * @param perQuery query id &rarr; metric key &rarr; value, for every evaluated query, in qrels order

@@ -36,6 +36,8 @@ import java.util.Objects;
  * document are skipped (their metrics are undefined), and run queries absent from the qrels are ignored. Note that
  * BEIR's {@code EvaluateRetrieval.evaluate} averages pytrec_eval's values over the queries present in the run only,
  * which is the same for any run that answers every query, as dense retrieval does.
+ *
+ * <p><b>Thread-safety.</b> Stateless static methods: thread-safe.
  */
 public final class RetrievalMetrics {
   static final String NDCG = "ndcg";

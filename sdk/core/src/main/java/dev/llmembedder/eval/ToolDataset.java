@@ -12,6 +12,8 @@ import java.util.Objects;
  * A tool collection and the query sets judged against it, as {@link ToolEvaluation} runs them: the tools are indexed
  * once and every query set is scored against that index. Immutable.
  *
+ * <p><b>Thread-safety.</b> Immutable (both lists are unmodifiable copies) and thread-safe.
+ *
  * @param name a label for reports, e.g. {@code "gorilla PyTorch Hub"}
  * @param tools the tools to index
  * @param querySets the query sets with their judgments; each set's corpus holds exactly the ids of {@code tools}

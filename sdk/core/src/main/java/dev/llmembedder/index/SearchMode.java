@@ -2,6 +2,8 @@ package dev.llmembedder.index;
 
 /**
  * How {@link VectorIndex#search(float[], int)} finds the nearest neighbours of a query.
+ *
+ * <p><b>Thread-safety.</b> An enum: immutable and thread-safe.
  */
 public enum SearchMode {
   /**

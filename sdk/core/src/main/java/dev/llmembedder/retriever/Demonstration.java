@@ -7,6 +7,8 @@ import java.util.regex.Pattern;
 /**
  * An in-context demonstration: a solved example of a task, retrieved to show the LLM how to solve a new input.
  *
+ * <p><b>Thread-safety.</b> Immutable and thread-safe.
+ *
  * @param id unique within an {@link ExampleRetriever}; not blank
  * @param task the task's name (for filtering, e.g. {@code "paraphrase"}); may be empty
  * @param instruction what the task asks (may be empty)

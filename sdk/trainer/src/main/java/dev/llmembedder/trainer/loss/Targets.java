@@ -9,6 +9,8 @@ import java.util.Arrays;
  *
  * <p>The arrays are not copied (training holds many batches): do not modify them afterwards. Equality is identity.
  *
+ * <p><b>Thread-safety.</b> The arrays are not copied: they are shared with the caller and must not be changed while in use; safe to read from several threads.
+ *
  * @param candidatesPerQuery {@code n}, at least 1
  * @param positives {@code int[B]}, each in {@code [0, n)}: the index of the query's positive among its own
  *     candidates; or null

@@ -1,6 +1,10 @@
 package dev.llmembedder.trainer.reward;
 
-/** How an {@link LlmScorer} turns the answer tokens' log-probabilities into one score. */
+/**
+ * How an {@link LlmScorer} turns the answer tokens' log-probabilities into one score.
+ *
+ * <p><b>Thread-safety.</b> An enum: immutable and thread-safe.
+ */
 public enum LogProbReduction {
   /**
    * Their sum, log P(O | C, q) in nats: the paper's reward r = P(O | C, q) on a log scale. At most 0; favours short

@@ -10,6 +10,8 @@ import java.util.Objects;
  * <p>The arrays are not copied (many examples share key arrays; {@link BatchEncoder} makes them so): do not modify
  * them afterwards. Equality is identity.
  *
+ * <p><b>Thread-safety.</b> The arrays are not copied: they are shared with the caller and must not be changed while the example is in use; safe to read from several threads once built.
+ *
  * @param query {@code float[d]}, L2-normalised
  * @param candidates {@code float[n][d]}, each L2-normalised, {@code n >= 1}
  * @param positive the index of the positive among {@code candidates} (the hard label, for

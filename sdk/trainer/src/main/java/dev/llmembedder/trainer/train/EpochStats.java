@@ -3,6 +3,8 @@ package dev.llmembedder.trainer.train;
 /**
  * What one epoch of adapter training measured.
  *
+ * <p><b>Thread-safety.</b> Immutable and thread-safe.
+ *
  * @param epoch 0-based
  * @param trainLoss the mean loss over the epoch's training queries, each measured when its batch was trained on
  * @param validationLoss the mean loss over the validation queries after the epoch; NaN without validation batches

@@ -16,6 +16,8 @@ import java.util.Objects;
  * batching, {@link BatchEncoder}, or a test) only has to produce a {@code List<TrainingBatch>}. Immutable list; the
  * examples' arrays are shared, not copied.
  *
+ * <p><b>Thread-safety.</b> An unmodifiable list of examples (see {@link EmbeddedExample} for their arrays); safe to read from several threads.
+ *
  * @param task the task of every example (selects the loss, see {@link AdapterTrainer.Builder#loss(Task,
  *     dev.llmembedder.trainer.loss.ScoreLoss)})
  * @param examples at least one, all with the same dimension and number of candidates

@@ -6,6 +6,8 @@ import java.util.List;
 /**
  * The outcome of {@link AdapterTrainer#fit}.
  *
+ * <p><b>Thread-safety.</b> Immutable (the history is an unmodifiable copy) and thread-safe.
+ *
  * @param adapter the best adapter by the early-stopping metric (the last one when there is no metric); save it with
  *     {@link QueryAdapter#save} and load it with {@code Encoder.Builder.queryAdapter(Path)}
  * @param history one entry per finished epoch, in order
