@@ -5,11 +5,11 @@ import dev.langchain4j.data.segment.TextSegment;
 import dev.langchain4j.model.embedding.EmbeddingModel;
 import dev.langchain4j.model.output.Response;
 import dev.llmembedder.encoder.Encoder;
+import dev.llmembedder.encoder.EncodingRole;
 import dev.llmembedder.encoder.Task;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.function.Function;
 
 /**
  * An {@link Encoder} as a LangChain4j {@link EmbeddingModel}, with the instruction fixed when it is made: the query
@@ -34,14 +34,10 @@ import java.util.function.Function;
  * caller's business, and a closed encoder makes {@link #embedAll} throw {@link IllegalStateException}.
  */
 public final class LlmEmbedderEmbeddingModel implements EmbeddingModel {
-  private final Encoder encoder;
-  private final String description;
-  private final Function<List<String>, float[][]> encode;
+  private final EncodingRole role;
 
-  private LlmEmbedderEmbeddingModel(Encoder encoder, String description, Function<List<String>, float[][]> encode) {
-    this.encoder = encoder;
-    this.description = description;
-    this.encode = encode;
+  private LlmEmbedderEmbeddingModel(EncodingRole role) {
+    this.role = role;
   }
 
   /**
@@ -51,10 +47,7 @@ public final class LlmEmbedderEmbeddingModel implements EmbeddingModel {
    * @throws NullPointerException if an argument is null
    */
   public static LlmEmbedderEmbeddingModel forQueries(Encoder encoder, Task task) {
-    Objects.requireNonNull(encoder, "encoder");
-    Objects.requireNonNull(task, "task");
-    return new LlmEmbedderEmbeddingModel(encoder, "queries of " + task.id(),
-        texts -> encoder.encodeQueries(texts, task));
+    return new LlmEmbedderEmbeddingModel(EncodingRole.queries(encoder, task));
   }
 
   /**
@@ -64,9 +57,7 @@ public final class LlmEmbedderEmbeddingModel implements EmbeddingModel {
    * @throws NullPointerException if an argument is null
    */
   public static LlmEmbedderEmbeddingModel forKeys(Encoder encoder, Task task) {
-    Objects.requireNonNull(encoder, "encoder");
-    Objects.requireNonNull(task, "task");
-    return new LlmEmbedderEmbeddingModel(encoder, "keys of " + task.id(), texts -> encoder.encodeKeys(texts, task));
+    return new LlmEmbedderEmbeddingModel(EncodingRole.keys(encoder, task));
   }
 
   /**
@@ -77,10 +68,7 @@ public final class LlmEmbedderEmbeddingModel implements EmbeddingModel {
    * @throws NullPointerException if an argument is null
    */
   public static LlmEmbedderEmbeddingModel withInstruction(Encoder encoder, String instruction) {
-    Objects.requireNonNull(encoder, "encoder");
-    Objects.requireNonNull(instruction, "instruction is null; use \"\" for none");
-    return new LlmEmbedderEmbeddingModel(encoder, "instruction '" + instruction + "'",
-        texts -> encoder.encode(texts, instruction, encoder.maxTokens()));
+    return new LlmEmbedderEmbeddingModel(EncodingRole.instruction(encoder, instruction));
   }
 
   /**
@@ -96,7 +84,7 @@ public final class LlmEmbedderEmbeddingModel implements EmbeddingModel {
     for (TextSegment segment : textSegments) {
       texts.add(Objects.requireNonNull(segment, "textSegments holds null").text());
     }
-    float[][] vectors = encode.apply(texts);
+    float[][] vectors = role.encode(texts);
     List<Embedding> embeddings = new ArrayList<>(vectors.length);
     for (float[] v : vectors) {
       embeddings.add(Embedding.from(v));
@@ -107,17 +95,17 @@ public final class LlmEmbedderEmbeddingModel implements EmbeddingModel {
   /** The encoder's {@link Encoder#dimension()}; runs no model. */
   @Override
   public int dimension() {
-    return encoder.dimension();
+    return role.encoder().dimension();
   }
 
   /** The encoder's {@link Encoder#modelName()}, e.g. {@code bge-small-en-v1.5-int8}. */
   @Override
   public String modelName() {
-    return encoder.modelName();
+    return role.encoder().modelName();
   }
 
   @Override
   public String toString() {
-    return "LlmEmbedderEmbeddingModel[" + encoder.modelName() + ", " + description + "]";
+    return "LlmEmbedderEmbeddingModel[" + role.encoder().modelName() + ", " + role + "]";
   }
 }

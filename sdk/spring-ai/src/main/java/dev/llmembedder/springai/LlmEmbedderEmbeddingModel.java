@@ -1,11 +1,11 @@
 package dev.llmembedder.springai;
 
 import dev.llmembedder.encoder.Encoder;
+import dev.llmembedder.encoder.EncodingRole;
 import dev.llmembedder.encoder.Task;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.function.Function;
 import org.springframework.ai.document.Document;
 import org.springframework.ai.embedding.Embedding;
 import org.springframework.ai.embedding.EmbeddingModel;
@@ -38,14 +38,10 @@ import org.springframework.ai.embedding.EmbeddingResponseMetadata;
  * caller's business, and a closed encoder makes {@link #call} throw {@link IllegalStateException}.
  */
 public final class LlmEmbedderEmbeddingModel implements EmbeddingModel {
-  private final Encoder encoder;
-  private final String description;
-  private final Function<List<String>, float[][]> encode;
+  private final EncodingRole role;
 
-  private LlmEmbedderEmbeddingModel(Encoder encoder, String description, Function<List<String>, float[][]> encode) {
-    this.encoder = encoder;
-    this.description = description;
-    this.encode = encode;
+  private LlmEmbedderEmbeddingModel(EncodingRole role) {
+    this.role = role;
   }
 
   /**
@@ -55,10 +51,7 @@ public final class LlmEmbedderEmbeddingModel implements EmbeddingModel {
    * @throws NullPointerException if an argument is null
    */
   public static LlmEmbedderEmbeddingModel forQueries(Encoder encoder, Task task) {
-    Objects.requireNonNull(encoder, "encoder");
-    Objects.requireNonNull(task, "task");
-    return new LlmEmbedderEmbeddingModel(encoder, "queries of " + task.id(),
-        texts -> encoder.encodeQueries(texts, task));
+    return new LlmEmbedderEmbeddingModel(EncodingRole.queries(encoder, task));
   }
 
   /**
@@ -68,9 +61,7 @@ public final class LlmEmbedderEmbeddingModel implements EmbeddingModel {
    * @throws NullPointerException if an argument is null
    */
   public static LlmEmbedderEmbeddingModel forKeys(Encoder encoder, Task task) {
-    Objects.requireNonNull(encoder, "encoder");
-    Objects.requireNonNull(task, "task");
-    return new LlmEmbedderEmbeddingModel(encoder, "keys of " + task.id(), texts -> encoder.encodeKeys(texts, task));
+    return new LlmEmbedderEmbeddingModel(EncodingRole.keys(encoder, task));
   }
 
   /**
@@ -81,10 +72,7 @@ public final class LlmEmbedderEmbeddingModel implements EmbeddingModel {
    * @throws NullPointerException if an argument is null
    */
   public static LlmEmbedderEmbeddingModel withInstruction(Encoder encoder, String instruction) {
-    Objects.requireNonNull(encoder, "encoder");
-    Objects.requireNonNull(instruction, "instruction is null; use \"\" for none");
-    return new LlmEmbedderEmbeddingModel(encoder, "instruction '" + instruction + "'",
-        texts -> encoder.encode(texts, instruction, encoder.maxTokens()));
+    return new LlmEmbedderEmbeddingModel(EncodingRole.instruction(encoder, instruction));
   }
 
   /**
@@ -99,12 +87,13 @@ public final class LlmEmbedderEmbeddingModel implements EmbeddingModel {
   @Override
   public EmbeddingResponse call(EmbeddingRequest request) {
     Objects.requireNonNull(request, "request");
+    Encoder encoder = role.encoder();
     EmbeddingOptions options = request.getOptions();
     if (options != null && options.getDimensions() != null && options.getDimensions() != encoder.dimension()) {
       throw new IllegalArgumentException("dimensions is " + options.getDimensions() + "; allowed: null or "
           + encoder.dimension() + " (the dimension of " + encoder.modelName() + ")");
     }
-    float[][] vectors = encode.apply(request.getInstructions());
+    float[][] vectors = role.encode(request.getInstructions());
     List<Embedding> embeddings = new ArrayList<>(vectors.length);
     for (int i = 0; i < vectors.length; i++) {
       embeddings.add(new Embedding(vectors[i], i));
@@ -127,17 +116,17 @@ public final class LlmEmbedderEmbeddingModel implements EmbeddingModel {
     if (!document.isText()) {
       throw new IllegalArgumentException("document " + document.getId() + " holds media, not text; allowed: text");
     }
-    return encode.apply(List.of(document.getText()))[0];
+    return role.encode(List.of(document.getText()))[0];
   }
 
   /** The encoder's {@link Encoder#dimension()}; runs no model (Spring AI's default embeds a probe text). */
   @Override
   public int dimensions() {
-    return encoder.dimension();
+    return role.encoder().dimension();
   }
 
   @Override
   public String toString() {
-    return "LlmEmbedderEmbeddingModel[" + encoder.modelName() + ", " + description + "]";
+    return "LlmEmbedderEmbeddingModel[" + role.encoder().modelName() + ", " + role + "]";
   }
 }
