@@ -44,14 +44,17 @@ import java.util.stream.Stream;
  * {@code --seconds S} minimum timed seconds per measurement (3), {@code --indexes vector,disk},
  * {@code --pq-subspaces N} (dimension/4), {@code --max-degree N} (32), {@code --beam-width N} (100, build),
  * {@code --search-beams a,b,...} (100; DiskVectorIndex candidates re-ranked per query, one row each),
- * {@code --work DIR} (target/search-bench; index files are written there).
+ * {@code --work DIR} (target/search-bench; index files are written there), {@code --reuse} (a flag: open the
+ * {@code DiskVectorIndex} an earlier run with the same options left in {@code --work} instead of building it again,
+ * so a long build can run while the machine is busy and the searches be timed later, when it is quiet; its build
+ * column then reads {@code reused}).
  */
 public final class SearchBenchmark {
   private static final VectorTypeSupport VECTORS = VectorizationProvider.getInstance().getVectorTypeSupport();
 
   /** Parsed command-line options. */
   record Options(int size, int queries, int dimension, int k, int threads, double seconds, Set<String> indexes,
-      int pqSubspaces, int maxDegree, int beamWidth, int[] searchBeams, Path work) {
+      int pqSubspaces, int maxDegree, int beamWidth, int[] searchBeams, Path work, boolean reuse) {
 
     static Options parse(String... args) {
       int size = 100_000;
@@ -66,7 +69,13 @@ public final class SearchBenchmark {
       int beamWidth = 100;
       int[] searchBeams = {100};
       Path work = Path.of("target", "search-bench");
+      boolean reuse = false;
       for (int i = 0; i < args.length; i += 2) {
+        if (args[i].equals("--reuse")) {
+          reuse = true;
+          i--; // a flag: no value
+          continue;
+        }
         if (i + 1 >= args.length) {
           throw new IllegalArgumentException("option " + args[i] + " needs a value");
         }
@@ -86,14 +95,15 @@ public final class SearchBenchmark {
           case "--work" -> work = Path.of(value);
           default -> throw new IllegalArgumentException("unknown option " + args[i]
               + "; known: --size --queries --dimension --k --threads --seconds --indexes --pq-subspaces"
-              + " --max-degree --beam-width --search-beams --work");
+              + " --max-degree --beam-width --search-beams --work --reuse");
         }
       }
       if (!Set.of("vector", "disk").containsAll(indexes)) {
         throw new IllegalArgumentException("--indexes takes vector and/or disk, got: " + indexes);
       }
       return new Options(size, queries, dimension, k, threads, seconds, indexes,
-          pqSubspaces > 0 ? pqSubspaces : Math.max(1, dimension / 4), maxDegree, beamWidth, searchBeams, work);
+          pqSubspaces > 0 ? pqSubspaces : Math.max(1, dimension / 4), maxDegree, beamWidth, searchBeams, work,
+          reuse);
     }
   }
 
@@ -165,15 +175,24 @@ public final class SearchBenchmark {
   private List<Row> diskIndex(List<String> ids, float[][] vectors, float[][] queries, List<Set<String>> truth)
       throws IOException, InterruptedException {
     Path directory = options.work().resolve("disk-index");
-    long start = System.nanoTime();
-    DiskVectorIndex.builder(options.dimension()).pqSubspaces(options.pqSubspaces())
-        .maxDegree(options.maxDegree()).beamWidth(options.beamWidth())
-        .build(directory, ids, vectors).close();
-    double build = seconds(start);
-    log.printf(Locale.ROOT, "DiskVectorIndex built (graph, PQ, files, fsync, open) in %.1f s%n", build);
+    double build = Double.NaN; // reused: not built in this run
+    if (options.reuse() && Files.isDirectory(directory)) {
+      log.println("DiskVectorIndex reused from " + directory);
+    } else {
+      long start = System.nanoTime();
+      DiskVectorIndex.builder(options.dimension()).pqSubspaces(options.pqSubspaces())
+          .maxDegree(options.maxDegree()).beamWidth(options.beamWidth())
+          .build(directory, ids, vectors).close();
+      build = seconds(start);
+      log.printf(Locale.ROOT, "DiskVectorIndex built (graph, PQ, files, fsync, open) in %.1f s%n", build);
+    }
     long heapBefore = usedHeapAfterGc();
     List<Row> rows = new ArrayList<>();
     try (DiskVectorIndex index = DiskVectorIndex.open(directory)) {
+      if (index.size() != ids.size()) {
+        throw new IllegalStateException("--reuse: " + directory + " holds " + index.size() + " vectors, not --size "
+            + ids.size() + "; run once without --reuse");
+      }
       long heap = usedHeapAfterGc() - heapBefore;
       long mapped;
       try (Stream<Path> files = Files.list(directory)) {
@@ -286,8 +305,9 @@ public final class SearchBenchmark {
         .append(options.k()).append(" | q/s 1 thread | p50 ms | p99 ms | q/s all threads |\n");
     out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (Row r : rows) {
-      out.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.0f | %.0f | %.0f | %.3f | %.0f | %.3f | %.3f | %.0f |%n",
-          r.index(), r.settings(), r.buildSeconds(), r.heapBytes() / 1e6, r.offHeapBytes() / 1e6,
+      String build = Double.isNaN(r.buildSeconds()) ? "reused" : String.format(Locale.ROOT, "%.1f", r.buildSeconds());
+      out.append(String.format(Locale.ROOT, "| %s | %s | %s | %.0f | %.0f | %.0f | %.3f | %.0f | %.3f | %.3f | %.0f |%n",
+          r.index(), r.settings(), build, r.heapBytes() / 1e6, r.offHeapBytes() / 1e6,
           r.diskBytes() / 1e6, r.recall(), r.qpsSingle(), r.p50Millis(), r.p99Millis(), r.qpsAll()));
     }
     out.append(String.format(Locale.ROOT, "%nprocess RSS at the end: %s%n", rss()));
