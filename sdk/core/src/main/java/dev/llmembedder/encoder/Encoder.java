@@ -373,7 +373,9 @@ public final class Encoder implements AutoCloseable {
    * Cuts {@code text} into consecutive chunks of at most {@code tokensPerChunk} tokens of this model's tokenizer
    * (special tokens not counted), as LLM-Embedder chunks long documents and conversations for memory retrieval. The
    * cuts fall where a token starts, so the chunks concatenated give back {@code text} exactly (lossless), whatever
-   * the script. An empty text gives one empty chunk.
+   * the script: with a BERT tokenizer each CJK character is a token, and a word of one token is never split, while a
+   * word of several WordPiece or BPE tokens may be cut between them (as LLM-Embedder's token chunks are). No template
+   * or instruction is involved. An empty text gives one empty chunk.
    *
    * @param tokensPerChunk at least 1 (LLM-Embedder's long-range language modeling uses 128)
    * @return the chunks in order, none empty unless {@code text} is
