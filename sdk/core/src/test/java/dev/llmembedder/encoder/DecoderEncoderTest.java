@@ -17,6 +17,7 @@ import dev.llmembedder.testing.SharedData;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -25,6 +26,7 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Decoder-only embedding (ModelFamily.LLARA's mechanics) on the real tiny-random-gpt2 ONNX graph (int32 inputs,
@@ -308,14 +310,25 @@ class DecoderEncoderTest {
   }
 
   @Test
-  void theLlmEmbedderBuilderLoadsTheFamily() {
+  void theLlmEmbedderBuilderLoadsTheFamilyAndItsStoreRecordsTheKeyPattern(@TempDir Path store) throws IOException {
     // tiny-random-gpt2 has logits and present_* outputs: the only [batch, seq, dim] one, logits, is chosen
-    try (LlmEmbedder embedder = LlmEmbedder.builder().modelDirectory(model, ModelFamily.LLARA).build()) {
+    try (LlmEmbedder embedder = LlmEmbedder.builder().modelDirectory(model, ModelFamily.LLARA)
+        .storageDirectory(store).build()) {
       assertEquals(TextTemplate.LLARA, embedder.encoder().template());
       embedder.knowledge().addAll(List.of(Document.of("a", TEXTS.get(0)), Document.of("b", TEXTS.get(2))));
       var hits = embedder.knowledge().retrieve("the Moon", 2);
       assertEquals(2, hits.size());
       assertFalse(hits.get(0).document().id().isEmpty());
+    }
+    String manifest = Files.readString(store.resolve("embedder.json"));
+    assertTrue(manifest.contains("summarize the above passage"), manifest);
+    // keys embedded under another key pattern are not comparable: the store refuses the other encoder
+    TextTemplate british = new TextTemplate(TextTemplate.LLARA.query(),
+        TextTemplate.LLARA.key().replace("summarize", "summarise"));
+    try (Encoder other = llara().template(british).build()) {
+      var refused = assertThrows(IllegalArgumentException.class,
+          () -> LlmEmbedder.builder().encoder(other).storageDirectory(store).build());
+      assertTrue(refused.getMessage().contains(store.toString()), refused.getMessage());
     }
   }
 }
