@@ -18,7 +18,8 @@ final class ModelOptions {
   Path modelDir;
 
   @Option(names = "--family", defaultValue = "BGE_V15",
-      description = "Family of --model-dir (pooling and instructions): ${COMPLETION-CANDIDATES}. Default: ${DEFAULT-VALUE}.")
+      description = "Family of --model-dir (pooling, instructions, template, padding side): ${COMPLETION-CANDIDATES}. "
+          + "Default: ${DEFAULT-VALUE}.")
   ModelFamily family;
 
   /** An embedder builder with this model chosen. */

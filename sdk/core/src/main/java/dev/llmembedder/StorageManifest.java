@@ -3,6 +3,7 @@ package dev.llmembedder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.llmembedder.encoder.Encoder;
 import dev.llmembedder.encoder.Task;
+import dev.llmembedder.encoder.TextTemplate;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -17,7 +18,8 @@ import java.util.Map;
 /**
  * {@code embedder.json} in a storage directory: which model wrote the embeddings stored there. Embeddings of two
  * models (or of one model with other key instructions or pooling) are not comparable, so opening a store with a
- * different encoder is refused instead of returning silently wrong results.
+ * different encoder is refused instead of returning silently wrong results. A model with a {@link TextTemplate} records
+ * its key pattern with each key instruction ({@code "\"{text}\", summarize ..."}).
  */
 record StorageManifest(String model, int dimension, String pooling, Map<String, String> keyInstructions) {
   static final String FILE = "embedder.json";
@@ -25,8 +27,12 @@ record StorageManifest(String model, int dimension, String pooling, Map<String, 
 
   static StorageManifest of(Encoder encoder) {
     Map<String, String> keys = new LinkedHashMap<>();
+    TextTemplate template = encoder.template();
     for (Task task : Task.values()) {
-      keys.put(task.id(), encoder.instructions().forTask(task).key());
+      String instruction = encoder.instructions().forTask(task).key();
+      // a templated model's keys are its key pattern around instruction + text; an untemplated one's, as before
+      keys.put(task.id(), template.isNone() ? instruction
+          : template.key().replace(TextTemplate.TEXT, instruction + TextTemplate.TEXT));
     }
     return new StorageManifest(encoder.modelName(), encoder.dimension(), encoder.pooling().name(), keys);
   }

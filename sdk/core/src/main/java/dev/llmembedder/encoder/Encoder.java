@@ -1,6 +1,7 @@
 package dev.llmembedder.encoder;
 
 import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -17,6 +18,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,6 +26,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -39,12 +42,21 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Turns texts into L2-normalised embeddings ({@code float[dim]}) with a BERT-like model exported to ONNX: a
- * HuggingFace tokenizer (DJL), an ONNX Runtime session, then {@link Pooling} and normalisation. Scores between
- * embeddings are plain dot products (= cosine similarity).
+ * Turns texts into L2-normalised embeddings ({@code float[dim]}) with a model exported to ONNX, BERT-like or
+ * decoder-only: a HuggingFace tokenizer (DJL), an ONNX Runtime session, then {@link Pooling} and normalisation. Scores
+ * between embeddings are plain dot products (= cosine similarity).
  *
- * <p><b>Instructions.</b> {@link #encodeQueries} and {@link #encodeKeys} prepend the model's instruction for the
- * given {@link Task} (see {@link InstructionSet}); {@link #encode} takes an explicit prefix.
+ * <p><b>Instructions and templates.</b> {@link #encodeQueries} and {@link #encodeKeys} prepend the model's
+ * instruction for the given {@link Task} (see {@link InstructionSet}); {@link #encode} takes an explicit prefix. A
+ * model trained with a prompt around the text (LLaRA) has a {@link TextTemplate}: queries and keys are wrapped in its
+ * query and key pattern, the instruction going just before the text.
+ *
+ * <p><b>Graph inputs.</b> The encoder feeds what the ONNX graph declares, as int32 or int64: {@code input_ids} and
+ * {@code attention_mask} (required), {@code token_type_ids} (all 0) and, for a decoder-only graph,
+ * {@code position_ids} ({@code 0..length-1} over each text's own tokens, whichever side it is padded on), every input
+ * whose name starts with {@code past} (the key-value cache: an empty tensor, past length 0, float32, float16 or
+ * bfloat16) and Optimum's {@code use_cache_branch} ({@code false}). It pools {@code last_hidden_state}, or the output
+ * chosen with {@link Builder#outputName(String)}, or else the first output of shape {@code [batch, seq, dim]}.
  *
  * <p><b>Batching.</b> Any number of texts may be passed. They are tokenized, sorted by token length, cut into
  * batches of at most {@link Builder#batchSize(int)} texts and {@link Builder#batchTokens(int)} padded tokens, each
@@ -67,7 +79,11 @@ public final class Encoder implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Encoder.class);
   /** The default limit for keys, in tokens (LLM-Embedder's and BGE's passage length). */
   public static final int DEFAULT_KEY_MAX_TOKENS = 512;
-  private static final Set<String> FED_INPUTS = Set.of("input_ids", "attention_mask", "token_type_ids");
+  private static final String INPUT_IDS = "input_ids";
+  private static final String ATTENTION_MASK = "attention_mask";
+  private static final String TOKEN_TYPE_IDS = "token_type_ids";
+  private static final String POSITION_IDS = "position_ids";
+  private static final String USE_CACHE_BRANCH = "use_cache_branch";
 
   private final String modelName;
   private final OrtEnvironment env;
@@ -75,12 +91,21 @@ public final class Encoder implements AutoCloseable {
   private final TokenizerModel tokenizer;
   private final Pooling pooling;
   private final InstructionSet instructions;
+  private final TextTemplate template;
+  private final PaddingSide paddingSide;
+  /** Token ids around a templated query and key; null for {@link TextTemplate#NONE} (the text as it is). */
+  private final Framing queryFraming;
+  private final Framing keyFraming;
   private final int maxTokens;
   private final int batchSize;
   private final int batchTokens;
   private final Device device;
   private final int cudaDeviceId;
-  private final boolean feedsTokenTypes;
+  /** The element type of each id input the graph declares (input_ids, attention_mask, token_type_ids, position_ids). */
+  private final Map<String, OnnxJavaType> idInputs;
+  /** The key-value cache inputs (past_*), fed empty. */
+  private final List<PastInput> pastInputs;
+  private final boolean feedsCacheBranch;
   private final String outputName;
   private final int dimension;
   private final int parallelRuns;
@@ -98,10 +123,25 @@ public final class Encoder implements AutoCloseable {
 
   private record QueryKey(String text, String instruction, int maxTokens) {}
 
+  /**
+   * The ids a templated text goes between: the tokenizer's leading special tokens and the template's prefix, then
+   * the template's suffix and the tokenizer's trailing special tokens.
+   */
+  private record Framing(long[] before, long[] after) {
+    int length() {
+      return before.length + after.length;
+    }
+  }
+
+  /** An empty past input: {@code shape} with -1 where the batch size goes. */
+  private record PastInput(String name, long[] shape, OnnxJavaType type) {}
+
   private Encoder(Builder b, ModelFiles files, QueryAdapter adapter, String adapterSource) {
     this.modelName = files.name;
     this.pooling = files.pooling;
     this.instructions = files.instructions;
+    this.template = files.template;
+    this.paddingSide = files.paddingSide;
     this.batchSize = b.batchSize;
     this.batchTokens = b.batchTokens;
     this.parallelRuns = b.parallelRuns;
@@ -128,24 +168,22 @@ public final class Encoder implements AutoCloseable {
       if (s == null) {
         s = openSession(files, b, device);
       }
-      Set<String> inputs = s.getInputNames();
-      for (String required : List.of("input_ids", "attention_mask")) {
-        if (!inputs.contains(required)) {
-          throw new IllegalArgumentException("model " + files.modelSource + " has inputs " + inputs
-              + " but no '" + required + "': expected a BERT-like encoder exported by HuggingFace Optimum");
-        }
+      Map<String, OnnxJavaType> ids = new HashMap<>();
+      List<PastInput> past = new ArrayList<>();
+      this.feedsCacheBranch = readInputs(s, files.modelSource, ids, past);
+      this.idInputs = Map.copyOf(ids);
+      this.pastInputs = List.copyOf(past);
+      if (pooling.mode() == Pooling.Mode.CLS && (ids.containsKey(POSITION_IDS) || !past.isEmpty())) {
+        throw new IllegalArgumentException("model " + files.modelSource + " has the inputs of a decoder-only (causal)"
+            + " model " + decoderInputs(s) + ": CLS pooling would embed its first token, which sees no other"
+            + " token; use Pooling.LAST_TOKEN or Pooling.meanOfLast(n) (ModelFamily.LLARA)");
       }
-      for (String input : inputs) {
-        if (!FED_INPUTS.contains(input)) {
-          throw new IllegalArgumentException("model " + files.modelSource + " has input '" + input
-              + "', which an encoder is not fed (inputs: " + inputs + "); expected a BERT-like encoder taking "
-              + FED_INPUTS);
-        }
-      }
-      this.feedsTokenTypes = inputs.contains("token_type_ids");
-      this.outputName = pickOutput(s, files.modelSource);
+      this.outputName = pickOutput(s, files.modelSource, b.outputName);
       this.session = s;
       this.maxTokens = b.maxTokens > 0 ? b.maxTokens : files.maxTokens;
+      this.queryFraming = framing(true);
+      this.keyFraming = framing(false);
+      checkPooledPositions();
       this.dimension = probe(files);
       this.queryAdapter = checkAdapter(adapter, adapterSource);
     } catch (RuntimeException e) {
@@ -161,9 +199,11 @@ public final class Encoder implements AutoCloseable {
     this.queryCache = b.queryCacheSize > 0
         ? Caffeine.newBuilder().maximumSize(b.queryCacheSize).build()
         : null;
-    LOG.info("Loaded {} on {} (dim {}, {} pooling, max {} tokens, instructions {}{})",
-        modelName, device == Device.CUDA ? "CUDA device " + cudaDeviceId : device, dimension, pooling, maxTokens,
-        instructions.name(),
+    LOG.info("Loaded {} on {} (dim {}, {} pooling of {}, max {} tokens, instructions {}{}{}{})",
+        modelName, device == Device.CUDA ? "CUDA device " + cudaDeviceId : device, dimension, pooling, outputName,
+        maxTokens, instructions.name(),
+        template.isNone() ? "" : ", template " + template,
+        paddingSide == PaddingSide.LEFT ? ", left padding" : "",
         queryAdapter == null ? "" : ", query adapter " + adapterSource);
   }
 
@@ -226,33 +266,43 @@ public final class Encoder implements AutoCloseable {
 
   /**
    * Encodes keys (passages, chunks, demonstrations, tool descriptions) with the model's key instruction for
-   * {@code task}, truncated to {@value #DEFAULT_KEY_MAX_TOKENS} tokens or the model's limit, whichever is smaller.
+   * {@code task}, in the template's key pattern if the model has a {@link TextTemplate}, truncated to
+   * {@value #DEFAULT_KEY_MAX_TOKENS} tokens or the model's limit, whichever is smaller.
    *
    * @return {@code [keys.size()][dimension()]}, in input order, each L2-normalised
    * @throws IllegalArgumentException if a key is null or only whitespace (the message gives its index)
    */
   public float[][] encodeKeys(List<String> keys, Task task) {
-    return encode(keys, instructions.forTask(task).key(), Math.min(DEFAULT_KEY_MAX_TOKENS, maxTokens));
+    return encode(keys, instructions.forTask(task).key(), Math.min(DEFAULT_KEY_MAX_TOKENS, maxTokens), keyFraming);
   }
 
   /**
    * Encodes texts, each prefixed with {@code instruction} and truncated to {@code maxTokens} tokens (special
-   * tokens and the instruction included). Never applies the query adapter: this is the model's own embedding (what
-   * an adapter is trained on).
+   * tokens and the instruction included). A model with a {@link TextTemplate} wraps each text in the template's
+   * <em>query</em> pattern (the prefix and suffix are never cut; only the text is). Never applies the query adapter:
+   * this is the model's own embedding (what an adapter is trained on).
    *
    * @param texts any number of texts; an empty string is valid, null and whitespace-only texts are not
    * @param instruction prepended to every text; {@code ""} for none
-   * @param maxTokens 2 to {@link #maxTokens()}
+   * @param maxTokens 2 to {@link #maxTokens()}, and at least the template's own tokens
    * @return {@code [texts.size()][dimension()]}, in input order, each L2-normalised
    * @throws IllegalArgumentException naming the offending index or value
    * @throws IllegalStateException if the encoder is closed or the model run fails
    */
   public float[][] encode(List<String> texts, String instruction, int maxTokens) {
+    return encode(texts, instruction, maxTokens, queryFraming);
+  }
+
+  private float[][] encode(List<String> texts, String instruction, int maxTokens, Framing framing) {
     Objects.requireNonNull(texts, "texts is null");
     Objects.requireNonNull(instruction, "instruction is null; use \"\" for none");
     if (maxTokens < 2 || maxTokens > this.maxTokens) {
       throw new IllegalArgumentException(
           "maxTokens is " + maxTokens + "; allowed: 2 to " + this.maxTokens + " (the model's limit)");
+    }
+    if (framing != null && maxTokens < framing.length()) {
+      throw new IllegalArgumentException("maxTokens is " + maxTokens + ", but the template " + template + " takes "
+          + framing.length() + " tokens of its own; allowed: " + framing.length() + " to " + this.maxTokens);
     }
     checkOpen();
     int n = texts.size();
@@ -260,7 +310,7 @@ public final class Encoder implements AutoCloseable {
     for (int i = 0; i < n; i++) {
       prefixed[i] = instruction + checkText(texts.get(i), i);
     }
-    TokenizerModel.Tokens[] tokens = tokenizer.encode(Arrays.asList(prefixed), maxTokens);
+    TokenizerModel.Tokens[] tokens = tokenize(Arrays.asList(prefixed), maxTokens, framing);
     Integer[] order = new Integer[n];
     for (int i = 0; i < n; i++) {
       order[i] = i;
@@ -323,7 +373,9 @@ public final class Encoder implements AutoCloseable {
    * Cuts {@code text} into consecutive chunks of at most {@code tokensPerChunk} tokens of this model's tokenizer
    * (special tokens not counted), as LLM-Embedder chunks long documents and conversations for memory retrieval. The
    * cuts fall where a token starts, so the chunks concatenated give back {@code text} exactly (lossless), whatever
-   * the script. An empty text gives one empty chunk.
+   * the script: with a BERT tokenizer each CJK character is a token, and a word of one token is never split, while a
+   * word of several WordPiece or BPE tokens may be cut between them (as LLM-Embedder's token chunks are). No template
+   * or instruction is involved. An empty text gives one empty chunk.
    *
    * @param tokensPerChunk at least 1 (LLM-Embedder's long-range language modeling uses 128)
    * @return the chunks in order, none empty unless {@code text} is
@@ -338,6 +390,69 @@ public final class Encoder implements AutoCloseable {
     }
     checkOpen();
     return tokenizer.chunk(text, tokensPerChunk);
+  }
+
+  /** Token ids of {@code texts}, each cut to {@code maxTokens}, between the framing's ids when there is one. */
+  private TokenizerModel.Tokens[] tokenize(List<String> texts, int maxTokens, Framing framing) {
+    if (framing == null) {
+      return tokenizer.encode(texts, maxTokens);
+    }
+    TokenizerModel.Tokens[] body = tokenizer.encode(texts, maxTokens - framing.length(), false);
+    TokenizerModel.Tokens[] out = new TokenizerModel.Tokens[body.length];
+    for (int i = 0; i < body.length; i++) {
+      long[] ids = new long[framing.length() + body[i].ids().length];
+      System.arraycopy(framing.before, 0, ids, 0, framing.before.length);
+      System.arraycopy(body[i].ids(), 0, ids, framing.before.length, body[i].ids().length);
+      System.arraycopy(framing.after, 0, ids, ids.length - framing.after.length, framing.after.length);
+      out[i] = new TokenizerModel.Tokens(ids, body[i].truncated());
+    }
+    return out;
+  }
+
+  /**
+   * The token ids the model is run on for {@code text} as a query (or key), special tokens, instruction-free:
+   * for tests of the template.
+   */
+  long[] tokenIds(String text, boolean asQuery) {
+    return tokenize(List.of(text), maxTokens, asQuery ? queryFraming : keyFraming)[0].ids();
+  }
+
+  /** The ids around a templated query or key, or null when the template is {@link TextTemplate#NONE}. */
+  private Framing framing(boolean forQuery) {
+    if (template.isNone()) {
+      return null;
+    }
+    long[][] around = tokenizer.specialTokensAround();
+    long[] prefix = tokenizer.idsWithoutSpecialTokens(template.prefix(forQuery));
+    long[] suffix = tokenizer.idsWithoutSpecialTokens(template.suffix(forQuery));
+    return new Framing(concat(around[0], prefix), concat(suffix, around[1]));
+  }
+
+  private static long[] concat(long[] a, long[] b) {
+    long[] out = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
+  /**
+   * Mean pooling over the last n positions must average tokens that are the same for every text: the template's
+   * suffix (and the tokenizer's closing special tokens), for queries and keys alike.
+   */
+  private void checkPooledPositions() {
+    if (pooling.mode() != Pooling.Mode.MEAN_OF_LAST) {
+      return;
+    }
+    for (boolean forQuery : new boolean[] {true, false}) {
+      Framing f = forQuery ? queryFraming : keyFraming;
+      int suffixTokens = f != null ? f.after.length : tokenizer.specialTokensAround()[1].length;
+      if (pooling.positions() > suffixTokens) {
+        throw new IllegalArgumentException("pooling " + pooling + " averages the last " + pooling.positions()
+            + " positions, but the " + (forQuery ? "query" : "key") + " suffix '" + template.suffix(forQuery)
+            + "' of template " + template + " ends the sequence with only " + suffixTokens + " tokens of "
+            + tokenizer.source() + " (closing special tokens included); pool at most " + suffixTokens
+            + " positions, or use a template whose suffix has at least " + pooling.positions() + " tokens");
+      }
+    }
   }
 
   /** The number of tokens of {@code text} (special tokens included, no instruction, no truncation). */
@@ -369,6 +484,16 @@ public final class Encoder implements AutoCloseable {
   /** The instructions in use. */
   public InstructionSet instructions() {
     return instructions;
+  }
+
+  /** The text template around queries and keys ({@link TextTemplate#NONE} for BERT-like models). */
+  public TextTemplate template() {
+    return template;
+  }
+
+  /** The side batches are padded on. */
+  public PaddingSide paddingSide() {
+    return paddingSide;
   }
 
   /** The adapter {@link #encodeQuery} and {@link #encodeQueries} apply, if any. */
@@ -414,20 +539,37 @@ public final class Encoder implements AutoCloseable {
     try {
       checkOpen();
       if (buffers == null) {
-        buffers = new RunBuffers();
+        buffers = new RunBuffers(idInputs);
       }
-      buffers.fill(batch, seq);
+      boolean left = paddingSide == PaddingSide.LEFT;
+      buffers.fill(batch, seq, left);
       Map<String, OnnxTensor> inputs = new HashMap<>();
       try {
-        inputs.put("input_ids", OnnxTensor.createTensor(env, buffers.ids, shape));
-        inputs.put("attention_mask", OnnxTensor.createTensor(env, buffers.mask, shape));
-        if (feedsTokenTypes) {
-          inputs.put("token_type_ids", OnnxTensor.createTensor(env, buffers.types, shape));
+        inputs.put(INPUT_IDS, buffers.ids.tensor(env, shape));
+        inputs.put(ATTENTION_MASK, buffers.mask.tensor(env, shape));
+        if (buffers.types != null) {
+          inputs.put(TOKEN_TYPE_IDS, buffers.types.tensor(env, shape));
+        }
+        if (buffers.positions != null) {
+          inputs.put(POSITION_IDS, buffers.positions.tensor(env, shape));
+        }
+        for (PastInput p : pastInputs) {
+          long[] pastShape = p.shape.clone();
+          for (int d = 0; d < pastShape.length; d++) {
+            if (pastShape[d] < 0) {
+              pastShape[d] = rows;
+            }
+          }
+          inputs.put(p.name, OnnxTensor.createTensor(env, ByteBuffer.allocateDirect(0).order(ByteOrder.nativeOrder()),
+              pastShape, p.type));
+        }
+        if (feedsCacheBranch) {
+          inputs.put(USE_CACHE_BRANCH, OnnxTensor.createTensor(env, new boolean[] {false}));
         }
         try (OrtSession.Result result = session.run(inputs, Set.of(outputName))) {
           OnnxTensor out = (OnnxTensor) result.get(0);
           long[] outShape = out.getInfo().getShape();
-          return pool(out.getFloatBuffer(), outShape, batch, rows, seq);
+          return pool(out.getFloatBuffer(), outShape, batch, rows, seq, left);
         }
       } finally {
         inputs.values().forEach(OnnxTensor::close);
@@ -445,45 +587,145 @@ public final class Encoder implements AutoCloseable {
 
   /**
    * Direct (native-order) input buffers that ONNX Runtime reads in place, grown on demand and reused across runs,
-   * instead of three heap arrays per batch copied into native memory. Used by one run at a time.
+   * instead of heap arrays per batch copied into native memory: token ids, attention mask, and, when the graph takes
+   * them, token types (all 0: one segment) and position ids, each of the element type the graph declares. Used by one
+   * run at a time.
    */
   private static final class RunBuffers {
-    LongBuffer ids = LongBuffer.allocate(0);
-    LongBuffer mask = ids;
-    LongBuffer types = ids;
+    final IdBuffer ids;
+    final IdBuffer mask;
+    /** Null when the graph takes no token_type_ids (or no position_ids). */
+    final IdBuffer types;
+    final IdBuffer positions;
 
-    /** Writes {@code batch} padded to {@code seq} columns; the buffers' limits become {@code rows * seq}. */
-    void fill(long[][] batch, int seq) {
+    RunBuffers(Map<String, OnnxJavaType> inputs) {
+      ids = new IdBuffer(inputs.get(INPUT_IDS));
+      mask = new IdBuffer(inputs.get(ATTENTION_MASK));
+      types = inputs.containsKey(TOKEN_TYPE_IDS) ? new IdBuffer(inputs.get(TOKEN_TYPE_IDS)) : null;
+      positions = inputs.containsKey(POSITION_IDS) ? new IdBuffer(inputs.get(POSITION_IDS)) : null;
+    }
+
+    /**
+     * Writes {@code batch} padded to {@code seq} columns, the padding before ({@code left}) or after each row; the
+     * buffers' limits become {@code rows * seq}. Padding has id 0, mask 0 and position 1 (as HuggingFace's
+     * {@code position_ids.masked_fill_(attention_mask == 0, 1)}); a row's own tokens have positions 0..length-1.
+     */
+    void fill(long[][] batch, int seq, boolean left) {
       int size = batch.length * seq;
-      if (ids.capacity() < size) {
-        int capacity = Math.max(size, 2 * ids.capacity());
-        ids = direct(capacity);
-        mask = direct(capacity);
-        types = direct(capacity); // stays all zero: one segment
+      ids.reset(size);
+      mask.reset(size);
+      if (types != null) {
+        types.zeros(size);
       }
-      ids.clear();
-      mask.clear();
+      if (positions != null) {
+        positions.reset(size);
+      }
       for (long[] row : batch) {
-        ids.put(row);
-        for (int t = 0; t < row.length; t++) {
-          mask.put(1L);
+        int pad = seq - row.length;
+        if (left) {
+          pad(pad);
         }
-        for (int t = row.length; t < seq; t++) {
-          ids.put(0L);
-          mask.put(0L);
+        for (int t = 0; t < row.length; t++) {
+          ids.put(row[t]);
+          mask.put(1L);
+          if (positions != null) {
+            positions.put(t);
+          }
+        }
+        if (!left) {
+          pad(pad);
         }
       }
       ids.flip();
       mask.flip();
-      types.clear().limit(size);
+      if (positions != null) {
+        positions.flip();
+      }
     }
 
-    private static LongBuffer direct(int longs) {
-      return ByteBuffer.allocateDirect(longs * Long.BYTES).order(ByteOrder.nativeOrder()).asLongBuffer();
+    private void pad(int count) {
+      for (int t = 0; t < count; t++) {
+        ids.put(0L);
+        mask.put(0L);
+        if (positions != null) {
+          positions.put(1L);
+        }
+      }
     }
   }
 
-  private float[][] pool(FloatBuffer hidden, long[] shape, long[][] batch, int rows, int seq) {
+  /** One id input's direct buffer, int64 or int32 as the graph declares. */
+  private static final class IdBuffer {
+    private final boolean int32;
+    private LongBuffer longs;
+    private IntBuffer ints;
+
+    IdBuffer(OnnxJavaType type) {
+      this.int32 = type == OnnxJavaType.INT32;
+      allocate(0);
+    }
+
+    private void allocate(int capacity) {
+      ByteBuffer bytes = ByteBuffer.allocateDirect(capacity * (int32 ? Integer.BYTES : Long.BYTES))
+          .order(ByteOrder.nativeOrder());
+      longs = int32 ? null : bytes.asLongBuffer();
+      ints = int32 ? bytes.asIntBuffer() : null;
+    }
+
+    private int capacity() {
+      return int32 ? ints.capacity() : longs.capacity();
+    }
+
+    /** Empties the buffer for {@code size} values, growing it when needed. */
+    void reset(int size) {
+      if (capacity() < size) {
+        allocate(Math.max(size, 2 * capacity()));
+      }
+      if (int32) {
+        ints.clear();
+      } else {
+        longs.clear();
+      }
+    }
+
+    /** {@code size} zeros: the buffer is never written, so fresh memory stays zero. */
+    void zeros(int size) {
+      if (capacity() < size) {
+        allocate(Math.max(size, 2 * capacity()));
+      }
+      if (int32) {
+        ints.clear().limit(size);
+      } else {
+        longs.clear().limit(size);
+      }
+    }
+
+    void put(long value) {
+      if (int32) {
+        ints.put((int) value); // token ids and positions are far below 2^31
+      } else {
+        longs.put(value);
+      }
+    }
+
+    void flip() {
+      if (int32) {
+        ints.flip();
+      } else {
+        longs.flip();
+      }
+    }
+
+    OnnxTensor tensor(OrtEnvironment env, long[] shape) throws OrtException {
+      return int32 ? OnnxTensor.createTensor(env, ints, shape) : OnnxTensor.createTensor(env, longs, shape);
+    }
+  }
+
+  /**
+   * Pools each row's own positions: {@code [start, start + length)}, where {@code start} is 0 with right padding and
+   * {@code seq - length} with left padding.
+   */
+  private float[][] pool(FloatBuffer hidden, long[] shape, long[][] batch, int rows, int seq, boolean left) {
     float[][] out;
     if (shape.length == 2) { // the graph pools itself (e.g. a sentence_embedding output)
       int dim = (int) shape[1];
@@ -495,21 +737,30 @@ public final class Encoder implements AutoCloseable {
       int dim = (int) shape[2];
       out = new float[rows][dim];
       for (int r = 0; r < rows; r++) {
+        int length = batch[r].length;
+        int start = left ? seq - length : 0;
         int base = r * seq * dim;
-        if (pooling == Pooling.CLS) {
-          hidden.get(base, out[r]);
-        } else {
-          float[] acc = out[r];
-          int count = batch[r].length; // the unpadded tokens come first
-          for (int t = 0; t < count; t++) {
-            int off = base + t * dim;
-            for (int d = 0; d < dim; d++) {
-              acc[d] += hidden.get(off + d);
-            }
-          }
+        // the positions pooled: [from, to)
+        int from = switch (pooling.mode()) {
+          case CLS, MEAN -> start;
+          case LAST_TOKEN -> start + length - 1;
+          // at most the row's length: only the probe's one-token row is shorter than a template's suffix
+          case MEAN_OF_LAST -> start + length - Math.min(pooling.positions(), length);
+        };
+        int to = pooling.mode() == Pooling.Mode.CLS ? start + 1 : start + length;
+        if (to - from == 1) {
+          hidden.get(base + from * dim, out[r]);
+          continue;
+        }
+        float[] acc = out[r];
+        for (int t = from; t < to; t++) {
+          int off = base + t * dim;
           for (int d = 0; d < dim; d++) {
-            acc[d] /= count;
+            acc[d] += hidden.get(off + d);
           }
+        }
+        for (int d = 0; d < dim; d++) {
+          acc[d] /= to - from;
         }
       }
     }
@@ -554,9 +805,108 @@ public final class Encoder implements AutoCloseable {
         + "; use the tokenizer.json exported with the model";
   }
 
-  private static String pickOutput(OrtSession s, String source) {
+  /**
+   * Sorts the graph's inputs into id inputs (their element types into {@code ids}) and empty past inputs; returns
+   * whether it takes {@code use_cache_branch}.
+   *
+   * @throws IllegalArgumentException naming an input that is missing, of an unexpected type, or unknown
+   */
+  private static boolean readInputs(OrtSession s, String source, Map<String, OnnxJavaType> ids, List<PastInput> past) {
+    Map<String, NodeInfo> inputs;
+    try {
+      inputs = s.getInputInfo();
+    } catch (OrtException e) {
+      throw new IllegalArgumentException("cannot read the inputs of model " + source + ": " + e.getMessage(), e);
+    }
+    for (String required : List.of(INPUT_IDS, ATTENTION_MASK)) {
+      if (!inputs.containsKey(required)) {
+        throw new IllegalArgumentException("model " + source + " has inputs " + inputs.keySet() + " but no '"
+            + required + "': expected an encoder or decoder exported by HuggingFace Optimum");
+      }
+    }
+    boolean cacheBranch = false;
+    for (Map.Entry<String, NodeInfo> e : inputs.entrySet()) {
+      String name = e.getKey();
+      if (!(e.getValue().getInfo() instanceof TensorInfo info)) {
+        throw new IllegalArgumentException("model " + source + " input '" + name + "' is not a tensor: "
+            + e.getValue().getInfo());
+      }
+      switch (name) {
+        case INPUT_IDS, ATTENTION_MASK, TOKEN_TYPE_IDS, POSITION_IDS -> {
+          if (info.type != OnnxJavaType.INT32 && info.type != OnnxJavaType.INT64) {
+            throw new IllegalArgumentException("model " + source + " input '" + name + "' is " + info.type
+                + "; expected INT32 or INT64");
+          }
+          ids.put(name, info.type);
+        }
+        case USE_CACHE_BRANCH -> cacheBranch = true;
+        default -> {
+          if (!name.toLowerCase(Locale.ROOT).startsWith("past")) {
+            throw new IllegalArgumentException("model " + source + " has input '" + name + "', which an encoder is"
+                + " not fed (inputs: " + inputs.keySet() + "); expected a BERT-like encoder taking [" + INPUT_IDS
+                + ", " + ATTENTION_MASK + ", " + TOKEN_TYPE_IDS + "] or a decoder taking " + POSITION_IDS
+                + ", past_* and " + USE_CACHE_BRANCH + " besides");
+          }
+          past.add(pastInput(source, name, info));
+        }
+      }
+    }
+    return cacheBranch;
+  }
+
+  /** The past input's shape with the batch dimension -1 and the past length 0. */
+  private static PastInput pastInput(String source, String name, TensorInfo info) {
+    if (info.type != OnnxJavaType.FLOAT && info.type != OnnxJavaType.FLOAT16 && info.type != OnnxJavaType.BFLOAT16) {
+      throw new IllegalArgumentException("model " + source + " past input '" + name + "' is " + info.type
+          + "; expected FLOAT, FLOAT16 or BFLOAT16");
+    }
+    long[] shape = info.getShape().clone();
+    String[] dims = info.getDimensionNames();
+    int batchDim = -1;
+    for (int d = 0; d < shape.length && batchDim < 0; d++) {
+      if (shape[d] < 0 && d < dims.length && dims[d] != null && dims[d].toLowerCase(Locale.ROOT).contains("batch")) {
+        batchDim = d;
+      }
+    }
+    for (int d = 0; d < shape.length && batchDim < 0; d++) { // no dimension named like batch: the first dynamic one
+      if (shape[d] < 0) {
+        batchDim = d;
+      }
+    }
+    if (batchDim < 0) {
+      throw new IllegalArgumentException("model " + source + " past input '" + name + "' has the fixed shape "
+          + Arrays.toString(shape) + "; expected dynamic batch and past-length dimensions");
+    }
+    for (int d = 0; d < shape.length; d++) {
+      if (shape[d] < 0) {
+        shape[d] = d == batchDim ? -1 : 0;
+      }
+    }
+    return new PastInput(name, shape, info.type);
+  }
+
+  /** The inputs that make a graph a decoder's, for messages. */
+  private static List<String> decoderInputs(OrtSession s) {
+    return s.getInputNames().stream()
+        .filter(n -> n.equals(POSITION_IDS) || n.toLowerCase(Locale.ROOT).startsWith("past")).sorted().toList();
+  }
+
+  /** The output to pool: {@code requested} if not null, else last_hidden_state, else the first rank-3 output. */
+  private static String pickOutput(OrtSession s, String source, String requested) {
     try {
       Map<String, NodeInfo> outputs = s.getOutputInfo();
+      if (requested != null) {
+        NodeInfo node = outputs.get(requested);
+        if (node == null) {
+          throw new IllegalArgumentException("model " + source + " has no output '" + requested + "'; its outputs: "
+              + outputs.keySet());
+        }
+        if (!(node.getInfo() instanceof TensorInfo t) || (t.getShape().length != 3 && t.getShape().length != 2)) {
+          throw new IllegalArgumentException("output '" + requested + "' of model " + source + " is "
+              + node.getInfo() + "; expected a tensor [batch, seq, dim] to pool (or [batch, dim], pooled already)");
+        }
+        return requested;
+      }
       if (outputs.containsKey("last_hidden_state")) {
         return "last_hidden_state";
       }
@@ -662,7 +1012,7 @@ public final class Encoder implements AutoCloseable {
   /** Where the model's files come from and what the model is. */
   private record ModelFiles(String name, Path modelPath, byte[] modelBytes, String modelSource,
       byte[] tokenizerJson, String tokenizerSource, Pooling pooling, InstructionSet instructions,
-      int maxTokens, int configVocabSize) {}
+      TextTemplate template, PaddingSide paddingSide, int maxTokens, int configVocabSize) {}
 
   /**
    * Builds an {@link Encoder}. Not thread-safe; the encoder it builds is.
@@ -675,6 +1025,9 @@ public final class Encoder implements AutoCloseable {
     private Path directory;
     private Pooling pooling;
     private InstructionSet instructions;
+    private TextTemplate template;
+    private PaddingSide paddingSide;
+    private String outputName;
     private int maxTokens;
     private Device device = Device.CPU;
     private int cudaDeviceId;
@@ -696,18 +1049,20 @@ public final class Encoder implements AutoCloseable {
     }
 
     /**
-     * A model directory as HuggingFace Optimum exports it: {@code model.onnx} (or {@code onnx/model.onnx}) and
-     * {@code tokenizer.json}, optionally {@code config.json} and {@code tokenizer_config.json}. Pooling comes
-     * from {@code family}, else from {@link #pooling(Pooling)}, else from a sentence-transformers
-     * {@code 1_Pooling/config.json}; building fails if none says.
+     * A model directory as HuggingFace Optimum exports it: {@code model.onnx} (or {@code onnx/model.onnx}, with its
+     * {@code .onnx_data} beside it for a model over 2 GB) and {@code tokenizer.json}, optionally {@code config.json}
+     * and {@code tokenizer_config.json}. Pooling comes from {@code family}, else from {@link #pooling(Pooling)},
+     * else from a sentence-transformers {@code 1_Pooling/config.json}; building fails if none says.
      *
-     * @param family the model's family, or null to set pooling and instructions by hand
+     * @param family the model's family (pooling, instructions, template, padding side), or null to set them by hand
      */
     public Builder modelDirectory(Path directory, ModelFamily family) {
       this.directory = Objects.requireNonNull(directory, "directory");
       if (family != null) {
         this.pooling = family.pooling();
         this.instructions = family.instructions();
+        this.template = family.template();
+        this.paddingSide = family.paddingSide();
       }
       return this;
     }
@@ -721,6 +1076,35 @@ public final class Encoder implements AutoCloseable {
     /** Overrides the model's instructions (for a custom instruction set, or {@link InstructionSet#NONE}). */
     public Builder instructions(InstructionSet instructions) {
       this.instructions = Objects.requireNonNull(instructions, "instructions");
+      return this;
+    }
+
+    /**
+     * Overrides the model's text template (default {@link TextTemplate#NONE}, or the family's). With
+     * {@link Pooling#meanOfLast(int)}, {@link #build()} checks that both suffixes have at least that many tokens.
+     */
+    public Builder template(TextTemplate template) {
+      this.template = Objects.requireNonNull(template, "template");
+      return this;
+    }
+
+    /** Overrides the side batches are padded on (default {@link PaddingSide#RIGHT}, or the family's). */
+    public Builder paddingSide(PaddingSide side) {
+      this.paddingSide = Objects.requireNonNull(side, "side");
+      return this;
+    }
+
+    /**
+     * The graph output to pool (default {@code last_hidden_state}, else the first output of shape
+     * {@code [batch, seq, dim]}); {@link #build()} fails naming the graph's outputs when it has none of this name or
+     * it is not of shape {@code [batch, seq, dim]} or {@code [batch, dim]}.
+     */
+    public Builder outputName(String name) {
+      Objects.requireNonNull(name, "name");
+      if (name.isBlank()) {
+        throw new IllegalArgumentException("output name is blank; give a graph output's name, e.g. last_hidden_state");
+      }
+      this.outputName = name;
       return this;
     }
 
@@ -839,7 +1223,9 @@ public final class Encoder implements AutoCloseable {
       return new ModelFiles(preset.modelName(), null, resource(preset.onnxResource()), "classpath:"
           + preset.onnxResource(), resource(preset.tokenizerResource()), "classpath:" + preset.tokenizerResource(),
           pooling != null ? pooling : preset.family().pooling(),
-          instructions != null ? instructions : preset.family().instructions(), preset.maxTokens(), 0);
+          instructions != null ? instructions : preset.family().instructions(),
+          template != null ? template : preset.family().template(),
+          paddingSide != null ? paddingSide : preset.family().paddingSide(), preset.maxTokens(), 0);
     }
 
     private byte[] resource(String name) {
@@ -872,7 +1258,7 @@ public final class Encoder implements AutoCloseable {
       Pooling p = pooling != null ? pooling : poolingFromSentenceTransformers(directory);
       if (p == null) {
         throw new IllegalArgumentException("pooling of model directory " + directory + " is unknown: pass a "
-            + "ModelFamily to modelDirectory(...) or call pooling(Pooling.CLS or Pooling.MEAN)");
+            + "ModelFamily to modelDirectory(...) or call pooling(Pooling.CLS, MEAN, LAST_TOKEN or meanOfLast(n))");
       }
       int limit = 512;
       long tokenizerLimit = tokenizerConfig.path("model_max_length").asLong(0);
@@ -888,7 +1274,9 @@ public final class Encoder implements AutoCloseable {
       try {
         return new ModelFiles(directory.getFileName().toString(), model, null, model.toString(),
             Files.readAllBytes(tokenizerFile), tokenizerFile.toString(), p,
-            instructions != null ? instructions : InstructionSet.NONE, limit, config.path("vocab_size").asInt(0));
+            instructions != null ? instructions : InstructionSet.NONE,
+            template != null ? template : TextTemplate.NONE, paddingSide != null ? paddingSide : PaddingSide.RIGHT,
+            limit, config.path("vocab_size").asInt(0));
       } catch (IOException e) {
         throw new IllegalArgumentException("cannot read " + tokenizerFile + ": " + e.getMessage(), e);
       }

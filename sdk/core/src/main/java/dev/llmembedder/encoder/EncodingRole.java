@@ -49,8 +49,9 @@ public final class EncodingRole {
   }
 
   /**
-   * Texts each prefixed with {@code instruction}, truncated to the encoder's {@link Encoder#maxTokens()}:
-   * {@link Encoder#encode(List, String, int)} (never through a query adapter).
+   * Texts each prefixed with {@code instruction} (inside the model's query {@link TextTemplate}, if it has one),
+   * truncated to the encoder's {@link Encoder#maxTokens()}: {@link Encoder#encode(List, String, int)} (never through a
+   * query adapter).
    *
    * @param instruction prepended to every text; {@code ""} for none
    * @throws NullPointerException if an argument is null

@@ -64,6 +64,14 @@ final class TokenizerModel implements AutoCloseable {
    * HuggingFace does for one sequence: the text's tail is cut, the trailing special tokens ({@code [SEP]}) kept.
    */
   Tokens[] encode(List<String> texts, int maxTokens) {
+    return encode(texts, maxTokens, true);
+  }
+
+  /**
+   * As {@link #encode(List, int)}, or, without special tokens, the first {@code maxTokens} tokens of each text (the
+   * piece of a {@link TextTemplate}d sequence that may be cut; {@code maxTokens} may then be 0).
+   */
+  Tokens[] encode(List<String> texts, int maxTokens, boolean addSpecialTokens) {
     // A text far longer than the limit is tokenized from a prefix cut where whitespace starts: the tokens before the
     // cut are the whole text's, so when the prefix alone overflows the limit the result is the same, and a 10 MB text
     // costs as much as a 20 kB one (the whole text took 17 s). A prefix that does not overflow falls back to the text.
@@ -72,14 +80,14 @@ final class TokenizerModel implements AutoCloseable {
     for (String text : texts) {
       heads.add(text.length() > 2 * prefixChars ? headBeforeWhitespace(text, prefixChars) : text);
     }
-    Encoding[] encodings = tokenizer.batchEncode(heads, true, false);
+    Encoding[] encodings = tokenizer.batchEncode(heads, addSpecialTokens, false);
     Tokens[] out = new Tokens[encodings.length];
     for (int i = 0; i < encodings.length; i++) {
       Encoding encoding = encodings[i];
       if (heads.get(i).length() < texts.get(i).length() && encoding.getIds().length <= maxTokens) {
-        encoding = tokenizer.encode(texts.get(i), true, false);
+        encoding = tokenizer.encode(texts.get(i), addSpecialTokens, false);
       }
-      out[i] = truncate(encoding, maxTokens);
+      out[i] = addSpecialTokens ? truncate(encoding, maxTokens) : cut(encoding.getIds(), maxTokens);
     }
     return out;
   }
@@ -133,6 +141,35 @@ final class TokenizerModel implements AutoCloseable {
       chunks.add(text.substring(from));
     }
     return chunks;
+  }
+
+  /** The ids of {@code text} without special tokens and without truncation. */
+  long[] idsWithoutSpecialTokens(String text) {
+    return tokenizer.encode(text, false, false).getIds();
+  }
+
+  /**
+   * The special tokens the tokenizer puts before and after a sequence, {@code {before, after}}: {@code [CLS]} and
+   * {@code [SEP]} for BERT, a {@code <s>} before and nothing after for Llama, nothing for GPT-2. Read from the
+   * special-token mask of a one-word text.
+   */
+  long[][] specialTokensAround() {
+    Encoding encoding = tokenizer.encode("a", true, false);
+    long[] ids = encoding.getIds();
+    long[] special = encoding.getSpecialTokenMask();
+    int first = 0;
+    while (first < ids.length && special[first] == 1) {
+      first++;
+    }
+    int last = ids.length;
+    while (last > first && special[last - 1] == 1) {
+      last--;
+    }
+    return new long[][] {Arrays.copyOfRange(ids, 0, first), Arrays.copyOfRange(ids, last, ids.length)};
+  }
+
+  private static Tokens cut(long[] ids, int maxTokens) {
+    return ids.length <= maxTokens ? new Tokens(ids, false) : new Tokens(Arrays.copyOf(ids, maxTokens), true);
   }
 
   /** The number of tokens of {@code text}, special tokens included, without truncation. */
