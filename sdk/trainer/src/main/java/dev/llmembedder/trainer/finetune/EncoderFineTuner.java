@@ -74,7 +74,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Epochs.</b> Each epoch draws new batches ({@link Batches#epoch}); after it the validation examples' mean loss
  * (forward only) decides early stopping, and the best epoch's weights (the untrained ones included) are kept and are
- * what {@code export} writes. No checkpoints: an interrupted run starts again.
+ * what {@link #export} writes. No checkpoints: an interrupted run starts again.
  *
  * <p><b>Engine.</b> DJL's PyTorch engine, offline: the native library comes from the
  * {@code ai.djl.pytorch:pytorch-native-cpu} jar on the classpath (or a CUDA one, see the README), never downloaded
@@ -203,6 +203,317 @@ public final class EncoderFineTuner implements AutoCloseable {
     return embed(tokens.encode(texts, instruction, maxTokens));
   }
 
+  /**
+   * Fine-tunes the encoder (see the class comment): epochs of homogeneous batches, early stopping on the validation
+   * examples' loss, and the best epoch's weights kept.
+   *
+   * @param train at least one example; every example (train and validation) needs the same number of negatives (the
+   *     loss scores {@code n} candidates per query: the first positive, then the negatives) and the labels its task's
+   *     loss needs (teacher scores for the distillation losses)
+   * @param validation may be empty (then every epoch counts as an improvement and the last one's weights are kept)
+   * @return the history and the best epoch
+   * @throws IllegalArgumentException naming the example whose shape or labels do not fit
+   */
+  public FineTuneResult fit(List<TrainingExample> train, List<TrainingExample> validation) {
+    Objects.requireNonNull(train, "train");
+    Objects.requireNonNull(validation, "validation");
+    if (train.isEmpty()) {
+      throw new IllegalArgumentException("no training examples");
+    }
+    int negatives = train.get(0).negatives().size();
+    checkExamples(train, "train", negatives);
+    checkExamples(validation, "validation", negatives);
+    long start = System.nanoTime();
+    Batches batching = new Batches(batchSize, Batches.LastBatch.KEEP, seed);
+    List<Batches.Batch> validationBatches = validation.isEmpty() ? List.of() : batching.epoch(validation, 0);
+    int perEpoch = batching.batchesPerEpoch(train);
+    long totalSteps = (long) epochs * ((perEpoch + accumulationSteps - 1) / accumulationSteps);
+    long warmup = Math.round(warmupFraction * totalSteps);
+    Optimizer decayed = optimizer(weightDecay, totalSteps, warmup);
+    Optimizer undecayed = optimizer(0, totalSteps, warmup);
+
+    double baseline = validationBatches.isEmpty() ? Double.NaN : meanLoss(validationBatches);
+    if (!Double.isNaN(baseline)) {
+      LOG.info(String.format(Locale.ROOT, "untrained model: validation loss %.5f", baseline));
+    }
+    double best = baseline;
+    int bestEpoch = -1;
+    Map<String, float[]> bestWeights = null;
+    int sinceImprovement = 0;
+    boolean stoppedEarly = false;
+    long steps = 0;
+    long batchesSeen = 0;
+    List<EpochStats> history = new ArrayList<>();
+    for (int epoch = 0; epoch < epochs; epoch++) {
+      List<Batches.Batch> batches = batching.epoch(train, epoch);
+      double lossSum = 0;
+      long queries = 0;
+      for (int s = 0; s < batches.size(); s++) {
+        Batches.Batch batch = batches.get(s);
+        boolean last = s == batches.size() - 1;
+        int inStep = Math.min(accumulationSteps, batches.size() - (s / accumulationSteps) * accumulationSteps);
+        double loss = accumulateGradient(batch, 1.0 / inStep);
+        batchesSeen++;
+        if ((s + 1) % accumulationSteps == 0 || last) {
+          steps++;
+          step(decayed, undecayed);
+        }
+        lossSum += loss * batch.size();
+        queries += batch.size();
+        listener.onStep(epoch, s, loss);
+      }
+      double validationLoss = validationBatches.isEmpty() ? Double.NaN : meanLoss(validationBatches);
+      boolean improved = Double.isNaN(validationLoss) || Double.isNaN(best) || validationLoss < best;
+      if (improved) {
+        best = validationLoss;
+        bestEpoch = epoch;
+        bestWeights = epoch == epochs - 1 ? null : model.values(); // the last epoch's are the model's own
+        sinceImprovement = 0;
+      } else {
+        sinceImprovement++;
+      }
+      EpochStats stats = new EpochStats(epoch, lossSum / queries, validationLoss, validationLoss, improved);
+      history.add(stats);
+      LOG.info(String.format(Locale.ROOT, "epoch %d: train loss %.5f, validation loss %.5f%s (%d steps, %.0f s)",
+          epoch, stats.trainLoss(), validationLoss, improved ? " (best)" : "", steps,
+          (System.nanoTime() - start) / 1e9));
+      listener.onEpoch(stats);
+      if (patience > 0 && sinceImprovement >= patience) {
+        stoppedEarly = epoch < epochs - 1;
+        break;
+      }
+    }
+    if (bestEpoch != history.size() - 1) {
+      // an earlier epoch (or the untrained model) was best: go back to it
+      model.load(bestEpoch < 0 ? initial.tensors().entrySet().stream().collect(
+          LinkedHashMap::new, (m, e) -> m.put(e.getKey(), e.getValue().values()), Map::putAll) : bestWeights);
+      LOG.info("Kept the weights of {}", bestEpoch < 0 ? "the untrained model" : "epoch " + bestEpoch);
+    }
+    return new FineTuneResult(history, bestEpoch, baseline, stoppedEarly, steps, batchesSeen,
+        (System.nanoTime() - start) / 1e9);
+  }
+
+  /**
+   * The mean loss over batches of examples with the current weights, each query counted once (forward passes only).
+   *
+   * @throws IllegalArgumentException as {@link #fit}
+   */
+  public double meanLoss(List<Batches.Batch> batches) {
+    double sum = 0;
+    long queries = 0;
+    for (Batches.Batch batch : batches) {
+      BatchTexts texts = texts(batch);
+      float[][] embeddings = embed(texts.ids);
+      sum += lossFor(batch.task()).evaluate(scores(embeddings, batch.size(), texts), targets(batch)).value()
+          * batch.size();
+      queries += batch.size();
+    }
+    return sum / queries;
+  }
+
+  /** The token ids of a batch: its queries, then every example's candidates (first positive, then negatives). */
+  private record BatchTexts(long[][] ids, int queries, int candidatesPerQuery) {}
+
+  private BatchTexts texts(Batches.Batch batch) {
+    Task task = batch.task();
+    List<String> queries = new ArrayList<>();
+    List<String> keys = new ArrayList<>();
+    for (TrainingExample e : batch.examples()) {
+      queries.add(e.query());
+      keys.add(e.positives().get(0));
+      keys.addAll(e.negatives());
+    }
+    long[][] q = tokens.encode(queries, source.instructions().forTask(task).query(), queryMaxTokens);
+    long[][] k = tokens.encode(keys, source.instructions().forTask(task).key(), keyMaxTokens);
+    long[][] all = Arrays.copyOf(q, q.length + k.length);
+    System.arraycopy(k, 0, all, q.length, k.length);
+    return new BatchTexts(all, q.length, keys.size() / q.length);
+  }
+
+  /** {@code scores[b][j]} = query b's embedding . candidate j's, in {@link ScoreLoss}'s layout. */
+  private static double[][] scores(float[][] embeddings, int batch, BatchTexts texts) {
+    int columns = embeddings.length - batch;
+    double[][] scores = new double[batch][columns];
+    for (int b = 0; b < batch; b++) {
+      for (int j = 0; j < columns; j++) {
+        scores[b][j] = dot(embeddings[b], embeddings[batch + j]);
+      }
+    }
+    return scores;
+  }
+
+  private static double dot(float[] a, float[] b) {
+    double s = 0;
+    for (int i = 0; i < a.length; i++) {
+      s += (double) a[i] * b[i];
+    }
+    return s;
+  }
+
+  /**
+   * The labels of a batch: candidate 0 (the first positive) of each query, and the teacher scores of the first
+   * positive and the negatives when every example has them (as {@code BatchEncoder} selects them for the adapter).
+   */
+  private static Targets targets(Batches.Batch batch) {
+    int n = 1 + batch.examples().get(0).negatives().size();
+    int[] positives = new int[batch.size()];
+    double[][] teacher = new double[batch.size()][];
+    boolean allScored = true;
+    for (int b = 0; b < batch.size(); b++) {
+      TrainingExample e = batch.examples().get(b);
+      if (e.teacherScores().isEmpty()) {
+        allScored = false;
+        continue;
+      }
+      teacher[b] = new double[n];
+      teacher[b][0] = e.teacherScores().get(0);
+      for (int k = 1; k < n; k++) {
+        teacher[b][k] = e.teacherScores().get(e.positives().size() + k - 1);
+      }
+    }
+    return new Targets(n, positives, allScored ? teacher : null);
+  }
+
+  /**
+   * The batch's loss; adds {@code scale} times its gradient with respect to every weight to the weights' gradients
+   * (the three passes of the class comment).
+   */
+  double accumulateGradient(Batches.Batch batch, double scale) {
+    BatchTexts texts = texts(batch);
+    float[][] embeddings = embed(texts.ids);
+    int size = batch.size();
+    ScoreLoss.Result result = lossFor(batch.task()).evaluate(scores(embeddings, size, texts), targets(batch));
+    int d = dimension();
+    float[][] gradient = new float[embeddings.length][d];
+    double[][] g = result.gradient();
+    for (int b = 0; b < size; b++) {
+      for (int j = 0; j < g[b].length; j++) {
+        double gbj = g[b][j] * scale;
+        if (gbj != 0) {
+          float[] q = embeddings[b];
+          float[] k = embeddings[size + j];
+          float[] gq = gradient[b];
+          float[] gk = gradient[size + j];
+          for (int i = 0; i < d; i++) {
+            gq[i] += (float) (gbj * k[i]);
+            gk[i] += (float) (gbj * q[i]);
+          }
+        }
+      }
+    }
+    for (int[] chunk : chunks(texts.ids)) {
+      float[] flat = new float[chunk.length * d];
+      for (int i = 0; i < chunk.length; i++) {
+        System.arraycopy(gradient[chunk[i]], 0, flat, i * d, d);
+      }
+      try (GradientCollector collector = Engine.getEngine("PyTorch").newGradientCollector();
+          NDManager scope = model.newScope()) {
+        NDArray e = model.forward(scope, rows(texts.ids, chunk));
+        NDArray surrogate = e.mul(scope.create(flat, new Shape(chunk.length, d))).sum();
+        collector.backward(surrogate);
+      }
+    }
+    return result.value();
+  }
+
+  /** One AdamW step on every weight with its accumulated gradient, then the gradients are zeroed. */
+  private void step(Optimizer decayed, Optimizer undecayed) {
+    for (Map.Entry<String, NDArray> e : model.parameters().entrySet()) {
+      String name = e.getKey();
+      NDArray weight = e.getValue();
+      try (NDArray gradient = weight.getGradient()) {
+        boolean decay = name.endsWith(".weight") && !name.contains("LayerNorm");
+        (decay ? decayed : undecayed).update(name, weight, gradient);
+        gradient.subi(gradient);
+      }
+    }
+  }
+
+  /**
+   * DJL's AdamW with a linear warm-up over {@code warmup} steps, then a linear decay to 0 at {@code totalSteps}
+   * (HuggingFace's {@code get_linear_schedule_with_warmup}).
+   */
+  private Optimizer optimizer(double decay, long totalSteps, long warmup) {
+    float peak = (float) learningRate;
+    return AdamW.builder().optWeightDecays((float) decay)
+        .optLearningRateTracker((parameter, update) -> {
+          if (update <= warmup) {
+            return peak * update / Math.max(1, warmup + 1);
+          }
+          return peak * Math.max(0, totalSteps - update + 1) / Math.max(1, totalSteps - warmup);
+        }).build();
+  }
+
+  private void checkExamples(List<TrainingExample> examples, String name, int negatives) {
+    boolean[] checked = new boolean[Task.values().length];
+    for (int i = 0; i < examples.size(); i++) {
+      TrainingExample e = Objects.requireNonNull(examples.get(i), name + " example " + i + " is null");
+      if (e.negatives().size() != negatives) {
+        throw new IllegalArgumentException(name + " example " + i + " ('" + e.query() + "') has "
+            + e.negatives().size() + " negatives; the first training example has " + negatives + " (every example"
+            + " needs the same number: the loss scores the same number of candidates per query)");
+      }
+      if (!checked[e.task().ordinal()]) {
+        checked[e.task().ordinal()] = true;
+        Batches.Batch one = new Batches.Batch(e.task(), List.of(e));
+        try {
+          lossFor(e.task()).evaluate(new double[1][1 + negatives], targets(one));
+        } catch (IllegalArgumentException x) {
+          throw new IllegalArgumentException(name + " example " + i + " ('" + e.query() + "', " + e.task().id()
+              + "): " + x.getMessage(), x);
+        }
+      }
+    }
+  }
+
+  /**
+   * Writes the current weights into a copy of the model's ONNX file, {@code directory/model.onnx} (the graph and
+   * everything else byte for byte as it was, only the initializers' values replaced), with the model's
+   * {@code tokenizer.json} (and {@code config.json} when it had one) beside it, each written atomically (a temporary
+   * file, fsync, rename). Load it with {@code Encoder.builder().modelDirectory(directory, family)}.
+   *
+   * @throws IOException if a file cannot be written
+   */
+  public void export(Path directory) throws IOException {
+    Files.createDirectories(directory);
+    byte[] bytes = onnx.withFloats(initial.withValues(model.values()).onnxValues());
+    writeAtomically(directory.resolve("model.onnx"), bytes);
+    writeAtomically(directory.resolve("tokenizer.json"), source.tokenizerJson());
+    if (!source.config().isMissingNode()) {
+      writeAtomically(directory.resolve("config.json"),
+          new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter()
+              .writeValueAsBytes(source.config()));
+    }
+    LOG.info("Wrote the fine-tuned {} to {}", source.name(), directory.toAbsolutePath().normalize());
+  }
+
+  /** Temporary file beside the target, fsync, atomic rename, directory fsync. */
+  private static void writeAtomically(Path file, byte[] content) throws IOException {
+    Path target = file.toAbsolutePath();
+    Path dir = target.getParent();
+    Path temp = dir.resolve("." + target.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
+    try {
+      try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE,
+          StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+        ByteBuffer buffer = ByteBuffer.wrap(content);
+        while (buffer.hasRemaining()) {
+          channel.write(buffer);
+        }
+        channel.force(true);
+      }
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } finally {
+      Files.deleteIfExists(temp);
+    }
+    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+      channel.force(true);
+    } catch (IOException e) {
+      if (!System.getProperty("os.name", "").startsWith("Windows")) {
+        throw e; // Windows cannot fsync a directory; its rename is durable on its own
+      }
+    }
+  }
+
   /** Forward passes without gradients, chunk by chunk; rows in input order. */
   private float[][] embed(long[][] ids) {
     float[][] out = new float[ids.length][];
@@ -250,6 +561,11 @@ public final class EncoderFineTuner implements AutoCloseable {
       rows[i] = ids[chunk[i]];
     }
     return rows;
+  }
+
+  /** The live model, for tests in this package. */
+  BertModel model() {
+    return model;
   }
 
   @Override

@@ -3,15 +3,24 @@ package dev.llmembedder.trainer.finetune;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDArray;
 import dev.llmembedder.encoder.Encoder;
+import dev.llmembedder.encoder.ModelFamily;
 import dev.llmembedder.encoder.ModelPreset;
 import dev.llmembedder.encoder.Task;
 import dev.llmembedder.eval.BeirDataset;
 import dev.llmembedder.eval.CorpusDoc;
+import dev.llmembedder.trainer.data.Batches;
+import dev.llmembedder.trainer.data.TrainingExample;
 import dev.llmembedder.trainer.testing.SharedData;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -96,5 +105,127 @@ class FullFineTuneTest {
     assertTrue(passages >= 0.9999, "passages: " + passages);
     assertTrue(queries >= 0.9999, "queries: " + queries);
     assertTrue(truncated >= 0.9999, "truncated: " + truncated);
+  }
+
+  /**
+   * {@code n} SciFact train claims, each with its first judged abstract as the positive and the abstract after it in
+   * the corpus as the negative, or the other way round when {@code swapped} (a hard task: the loss starts high).
+   */
+  private List<TrainingExample> claims(int from, int n, boolean swapped) {
+    List<String> ids = new ArrayList<>(scifact.corpus().keySet());
+    List<TrainingExample> out = new ArrayList<>();
+    for (String q : scifact.queries().keySet()) {
+      String positive = scifact.qrels().getOrDefault(q, Map.of()).keySet().stream()
+          .filter(scifact.corpus()::containsKey).findFirst().orElse(null);
+      if (positive == null) {
+        continue;
+      }
+      if (from-- > 0) {
+        continue;
+      }
+      String negative = ids.get((ids.indexOf(positive) + 1) % ids.size());
+      String pos = scifact.corpus().get(swapped ? negative : positive).titleAndText();
+      String neg = scifact.corpus().get(swapped ? positive : negative).titleAndText();
+      out.add(new TrainingExample(scifact.queries().get(q), List.of(pos), List.of(neg), List.of(), List.of(), Task.QA));
+      if (out.size() == n) {
+        break;
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void theGradientOfTheThreePassStepMatchesFiniteDifferences() {
+    // small chunks: the 4 queries and 8 keys run in several forward and backward passes
+    try (EncoderFineTuner small = EncoderFineTuner.builder().preset(ModelPreset.BGE_SMALL_EN_V15).keyMaxTokens(48)
+        .chunkTokens(200).build()) {
+      Batches.Batch batch = new Batches.Batch(Task.QA, claims(0, 4, false));
+      String name = "encoder.layer.11.output.LayerNorm.bias";
+      NDArray bias = small.model().parameters().get(name);
+      float[] original = bias.toFloatArray();
+      small.accumulateGradient(batch, 1.0);
+      float[] gradient;
+      try (NDArray g = bias.getGradient()) {
+        gradient = g.toFloatArray();
+      }
+      // the directional derivative along a random unit direction, against a central difference of the loss
+      Random random = new Random(3);
+      double[] direction = new double[original.length];
+      double norm = 0;
+      for (int i = 0; i < direction.length; i++) {
+        direction[i] = random.nextGaussian();
+        norm += direction[i] * direction[i];
+      }
+      double analytic = 0;
+      for (int i = 0; i < direction.length; i++) {
+        direction[i] /= Math.sqrt(norm);
+        analytic += gradient[i] * direction[i];
+      }
+      double eps = 1e-2;
+      double[] losses = new double[2];
+      for (int side = 0; side < 2; side++) {
+        float[] moved = original.clone();
+        for (int i = 0; i < moved.length; i++) {
+          moved[i] += (float) ((side == 0 ? eps : -eps) * direction[i]);
+        }
+        bias.set(moved);
+        losses[side] = small.meanLoss(List.of(batch));
+      }
+      bias.set(original);
+      double numeric = (losses[0] - losses[1]) / (2 * eps);
+      System.out.printf("d loss / d %s along a random direction: analytic %.5e, central difference %.5e%n", name,
+          analytic, numeric);
+      assertTrue(Math.abs(analytic) > 1e-5, "a gradient to compare: " + analytic);
+      assertEquals(numeric, analytic, 0.02 * Math.abs(numeric));
+    }
+  }
+
+  @Test
+  void trainsExportsToOnnxAndTheSdkEncoderReproducesTheTrainedModel(@TempDir Path dir) throws IOException {
+    // swapped labels: the model must learn to prefer an unrelated abstract, so the loss has far to fall
+    List<TrainingExample> train = claims(10, 4, true);
+    List<Batches.Batch> batches = new Batches(2, Batches.LastBatch.KEEP, 42).epoch(train, 0);
+    List<String> probe = new ArrayList<>();
+    probe.add(train.get(0).query());
+    probe.add(train.get(0).positives().get(0));
+    probe.addAll(abstracts(2));
+    String instruction = onnx.instructions().forTask(Task.QA).query();
+    Path exported = dir.resolve("bge-small-scifact");
+    float[][] trained;
+    FineTuneResult result;
+    try (EncoderFineTuner small = EncoderFineTuner.builder().preset(ModelPreset.BGE_SMALL_EN_V15).batchSize(2)
+        .epochs(2).patience(0).learningRate(5e-5).warmupFraction(0).keyMaxTokens(64).build()) {
+      double before = small.meanLoss(batches);
+      result = small.fit(train, List.of());
+      double after = small.meanLoss(batches);
+      System.out.printf("loss on the training claims: %.4f untrained, %.4f after %d steps%n", before, after,
+          result.steps());
+      assertTrue(after < 0.8 * before, before + " -> " + after);
+      small.export(exported);
+      trained = small.encode(probe, instruction, 512);
+    }
+    System.out.printf("full fine-tuning, 4 claims: train loss by epoch %s, %d steps in %.1f s (%.2f batches/s)%n",
+        result.history().stream().map(s -> String.format("%.4f", s.trainLoss())).toList(), result.steps(),
+        result.seconds(), result.batchesPerSecond());
+    assertEquals(2, result.history().size());
+    assertEquals(4, result.steps());
+    assertTrue(Files.size(exported.resolve("model.onnx")) > 100_000_000);
+    assertTrue(Files.exists(exported.resolve("tokenizer.json")));
+    try (Encoder reloaded = Encoder.builder().modelDirectory(exported, ModelFamily.BGE_V15).queryCacheSize(0)
+        .build()) {
+      assertEquals("bge-small-scifact", reloaded.modelName());
+      float[][] fromOnnx = reloaded.encode(probe, instruction, 512);
+      float[][] original = onnx.encode(probe, instruction, 512);
+      double agree = 1;
+      double moved = 1;
+      for (int i = 0; i < probe.size(); i++) {
+        agree = Math.min(agree, cosine(trained[i], fromOnnx[i]));
+        moved = Math.min(moved, cosine(original[i], fromOnnx[i]));
+      }
+      System.out.printf("exported model: cosine to the DJL embeddings >= %.7f, to the original model's >= %.5f%n",
+          agree, moved);
+      assertTrue(agree >= 0.9999, "the exported ONNX model reproduces the trained DJL model: " + agree);
+      assertTrue(moved < 0.9999, "training changed the model: " + moved);
+    }
   }
 }
