@@ -120,7 +120,7 @@ final class TrainCommand implements Callable<Integer> {
           + " still takes the model's full length). Default: ${DEFAULT-VALUE}.")
   int keyMaxTokens;
 
-  @Option(names = "--chunk-tokens", defaultValue = "4096",
+  @Option(names = "--chunk-tokens", defaultValue = "2048",
       description = "--mode full: padded tokens per forward/backward pass; bounds memory. Default: ${DEFAULT-VALUE}.")
   int chunkTokens;
 

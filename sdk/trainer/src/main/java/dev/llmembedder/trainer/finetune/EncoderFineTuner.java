@@ -31,7 +31,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -416,7 +415,7 @@ public final class EncoderFineTuner implements AutoCloseable {
     return result.value();
   }
 
-  /** One AdamW step on every weight with its accumulated gradient, then the gradients are zeroed. */
+  /** One AdamW step on every weight with its accumulated gradient (DJL's update zeroes the gradient after it). */
   private void step(Optimizer decayed, Optimizer undecayed) {
     for (Map.Entry<String, NDArray> e : model.parameters().entrySet()) {
       String name = e.getKey();
@@ -424,7 +423,6 @@ public final class EncoderFineTuner implements AutoCloseable {
       try (NDArray gradient = weight.getGradient()) {
         boolean decay = name.endsWith(".weight") && !name.contains("LayerNorm");
         (decay ? decayed : undecayed).update(name, weight, gradient);
-        gradient.subi(gradient);
       }
     }
   }
@@ -592,7 +590,7 @@ public final class EncoderFineTuner implements AutoCloseable {
     private int accumulationSteps = 1;
     private int queryMaxTokens = 64;
     private int keyMaxTokens = 256;
-    private int chunkTokens = 4096;
+    private int chunkTokens = 2048;
     private long seed = 42;
     private TrainingListener listener = new TrainingListener() {};
 
@@ -720,7 +718,7 @@ public final class EncoderFineTuner implements AutoCloseable {
     }
 
     /**
-     * Padded tokens per forward pass (rows x longest row, default 4,096): what bounds memory, since the backward
+     * Padded tokens per forward pass (rows x longest row, default 2,048): what bounds memory, since the backward
      * pass keeps one chunk's activations. A single text longer than this still runs, alone.
      */
     public Builder chunkTokens(int tokens) {

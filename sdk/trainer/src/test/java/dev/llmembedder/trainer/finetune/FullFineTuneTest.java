@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import dev.llmembedder.encoder.Encoder;
 import dev.llmembedder.encoder.ModelFamily;
 import dev.llmembedder.encoder.ModelPreset;
@@ -14,6 +17,7 @@ import dev.llmembedder.trainer.data.Batches;
 import dev.llmembedder.trainer.data.TrainingExample;
 import dev.llmembedder.trainer.testing.SharedData;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -226,6 +230,59 @@ class FullFineTuneTest {
           agree, moved);
       assertTrue(agree >= 0.9999, "the exported ONNX model reproduces the trained DJL model: " + agree);
       assertTrue(moved < 0.9999, "training changed the model: " + moved);
+    }
+  }
+
+  @Test
+  void readsTheWeightsFromModelSafetensorsWhenTheDirectoryHasOne(@TempDir Path dir) throws IOException {
+    // a model directory as HuggingFace ships one: the ONNX export, the tokenizer, config.json and model.safetensors
+    // (BertForMaskedLM-style names with a "bert." prefix, PyTorch's [out, in] linear weights, a pooler the encoder
+    // does not use), whose last LayerNorm bias differs from the ONNX file's: the weights must come from it
+    String changed = "encoder.layer.11.output.LayerNorm.bias";
+    Map<String, NDArray> weights = tuner.model().parameters();
+    float[] bias = weights.get(changed).toFloatArray();
+    float[] shifted = bias.clone();
+    for (int i = 0; i < shifted.length; i++) {
+      shifted[i] += 0.05f * ((i % 7) - 3);
+    }
+    try (NDManager manager = NDManager.newBaseManager("PyTorch"); NDList list = new NDList()) {
+      for (Map.Entry<String, NDArray> e : weights.entrySet()) {
+        float[] values = e.getKey().equals(changed) ? shifted : e.getValue().toFloatArray();
+        NDArray array = manager.create(values, e.getValue().getShape());
+        array.setName("bert." + e.getKey());
+        list.add(array);
+      }
+      NDArray pooler = manager.zeros(new Shape(384, 384));
+      pooler.setName("bert.pooler.dense.weight");
+      list.add(pooler);
+      try (OutputStream out = Files.newOutputStream(dir.resolve("model.safetensors"))) {
+        list.encode(out, NDList.Encoding.SAFETENSORS);
+      }
+    }
+    Path model = dir.resolve("model.onnx");
+    try (var in = getClass().getClassLoader().getResourceAsStream("bge-small-en-v1.5.onnx");
+        var tokenizer = getClass().getClassLoader().getResourceAsStream("bge-small-en-v1.5-tokenizer.json")) {
+      Files.copy(in, model);
+      Files.copy(tokenizer, dir.resolve("tokenizer.json"));
+    }
+    Files.writeString(dir.resolve("config.json"), "{\"num_attention_heads\": 12, \"layer_norm_eps\": 1e-12}");
+    List<String> texts = abstracts(2);
+    float[][] fromSafetensors;
+    try (EncoderFineTuner fromDirectory = EncoderFineTuner.builder().modelDirectory(dir, ModelFamily.BGE_V15)
+        .build()) {
+      fromSafetensors = fromDirectory.encode(texts, "", 512);
+    }
+    float[][] unchanged = tuner.encode(texts, "", 512);
+    weights.get(changed).set(shifted);
+    float[][] expected;
+    try {
+      expected = tuner.encode(texts, "", 512);
+    } finally {
+      weights.get(changed).set(bias);
+    }
+    for (int i = 0; i < texts.size(); i++) {
+      assertTrue(cosine(fromSafetensors[i], expected[i]) >= 0.9999, "the safetensors weights are used");
+      assertTrue(cosine(fromSafetensors[i], unchanged[i]) < 0.9999, "not the ONNX file's");
     }
   }
 }
