@@ -1,7 +1,10 @@
 package dev.llmembedder.examples;
 
 import dev.llmembedder.LlmEmbedder;
+import dev.llmembedder.encoder.Device;
 import dev.llmembedder.encoder.Encoder;
+import dev.llmembedder.encoder.ModelFamily;
+import dev.llmembedder.encoder.ModelPreset;
 import dev.llmembedder.encoder.QueryAdapter;
 import dev.llmembedder.encoder.Task;
 import dev.llmembedder.eval.BeirDataset;
@@ -9,6 +12,8 @@ import dev.llmembedder.eval.KnowledgeEvaluation;
 import dev.llmembedder.trainer.data.Batches;
 import dev.llmembedder.trainer.data.TrainingData;
 import dev.llmembedder.trainer.data.TrainingExample;
+import dev.llmembedder.trainer.finetune.EncoderFineTuner;
+import dev.llmembedder.trainer.finetune.FineTuneResult;
 import dev.llmembedder.trainer.loss.CompositeLoss;
 import dev.llmembedder.trainer.loss.InfoNceLoss;
 import dev.llmembedder.trainer.loss.KlDistillationLoss;
@@ -25,6 +30,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Random;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
@@ -32,13 +38,26 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code train}: trains a query adapter on LLM-Embedder training rows with the frozen embedded model, and saves it for
- * {@code LlmEmbedder.builder().queryAdapter(path)}. Keys are never adapted, so existing indexes stay valid.
+ * {@code train}: trains on LLM-Embedder training rows. {@code --mode adapter} (the default) trains a query adapter
+ * with the frozen embedded model and saves it for {@code LlmEmbedder.builder().queryAdapter(path)}; keys are never
+ * adapted, so existing indexes stay valid. {@code --mode full} fine-tunes the encoder's own weights
+ * ({@link EncoderFineTuner}) and writes a model directory (ONNX + tokenizer) for
+ * {@code LlmEmbedder.builder().modelDirectory(dir, family)}; indexes must then be rebuilt with it.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
-    description = "Train a query adapter (q' = normalize(W q + b)) on training rows with the model frozen; write it"
-        + " for LlmEmbedder.builder().queryAdapter(path). Indexes built with the model stay valid.")
+    description = "Train on training rows. --mode adapter: a query adapter (q' = normalize(W q + b)) with the model"
+        + " frozen, for LlmEmbedder.builder().queryAdapter(path); indexes built with the model stay valid. --mode full:"
+        + " fine-tune all the encoder's weights and write a model directory (model.onnx, tokenizer.json) for"
+        + " LlmEmbedder.builder().modelDirectory(dir, family); re-index with it.")
 final class TrainCommand implements Callable<Integer> {
+  /** What {@code --mode} trains. */
+  enum Mode {
+    /** A query adapter on the frozen encoder. */
+    adapter,
+    /** Every weight of the encoder (DJL PyTorch), exported to ONNX. */
+    full
+  }
+
   /** The losses {@code --loss} offers. */
   enum LossKind {
     /** InfoNCE on the positive against the other candidates and in-batch keys; needs no teacher scores. */
@@ -58,16 +77,21 @@ final class TrainCommand implements Callable<Integer> {
           + " read in order.")
   List<Path> data;
 
-  @Option(names = "--out", required = true, description = "Where to write the adapter.")
+  @Option(names = "--out", required = true,
+      description = "Where to write the adapter file (--mode adapter) or the model directory (--mode full).")
   Path out;
+
+  @Option(names = "--mode", defaultValue = "adapter",
+      description = "What to train: ${COMPLETION-CANDIDATES}. Default: ${DEFAULT-VALUE}.")
+  Mode mode;
 
   @Option(names = "--loss", defaultValue = "contrastive",
       description = "Loss: ${COMPLETION-CANDIDATES} (all but contrastive need teacher_scores; rows without are"
           + " skipped). Default: ${DEFAULT-VALUE}.")
   LossKind loss;
 
-  @Option(names = "--epochs", defaultValue = "10", description = "Most epochs. Default: ${DEFAULT-VALUE}.")
-  int epochs;
+  @Option(names = "--epochs", description = "Most epochs. Default: 10 (adapter), 1 (full).")
+  Integer epochs;
 
   @Option(names = "--batch-size", defaultValue = "16",
       description = "Queries per batch (one task per batch). Default: ${DEFAULT-VALUE}.")
@@ -78,12 +102,40 @@ final class TrainCommand implements Callable<Integer> {
           + " need one shape). Default: ${DEFAULT-VALUE}.")
   int negatives;
 
-  @Option(names = "--lr", defaultValue = "1e-3", description = "AdamW learning rate. Default: ${DEFAULT-VALUE}.")
-  double learningRate;
+  @Option(names = "--lr", description = "AdamW learning rate. Default: 1e-3 (adapter), 1e-5 (full: the peak, after a"
+      + " linear warm-up, then a linear decay).")
+  Double learningRate;
 
   @Option(names = "--weight-decay", defaultValue = "0",
-      description = "Weight decay toward the identity. Default: ${DEFAULT-VALUE}.")
+      description = "Weight decay: toward the identity (adapter), toward zero on all but biases and LayerNorm"
+          + " (full). Default: ${DEFAULT-VALUE}.")
   double weightDecay;
+
+  @Option(names = "--query-max-tokens", defaultValue = "64",
+      description = "--mode full: longest query in training, in tokens. Default: ${DEFAULT-VALUE}.")
+  int queryMaxTokens;
+
+  @Option(names = "--key-max-tokens", defaultValue = "256",
+      description = "--mode full: longest key in training, in tokens (bounds time and memory; the exported model"
+          + " still takes the model's full length). Default: ${DEFAULT-VALUE}.")
+  int keyMaxTokens;
+
+  @Option(names = "--chunk-tokens", defaultValue = "2048",
+      description = "--mode full: padded tokens per forward/backward pass; bounds memory. Default: ${DEFAULT-VALUE}.")
+  int chunkTokens;
+
+  @Option(names = "--accumulate", defaultValue = "1",
+      description = "--mode full: batches per optimiser step (gradient accumulation). Default: ${DEFAULT-VALUE}.")
+  int accumulate;
+
+  @Option(names = "--warmup", defaultValue = "0.1",
+      description = "--mode full: fraction of the steps with a rising learning rate. Default: ${DEFAULT-VALUE}.")
+  double warmup;
+
+  @Option(names = "--device", defaultValue = "CPU",
+      description = "--mode full: ${COMPLETION-CANDIDATES} (CUDA needs the PyTorch CUDA native jar). Default:"
+          + " ${DEFAULT-VALUE}.")
+  Device device;
 
   @Option(names = "--validation", defaultValue = "0.1",
       description = "Fraction of batches held out for validation loss and early stopping (0: none). Default:"
@@ -120,6 +172,7 @@ final class TrainCommand implements Callable<Integer> {
 
   /** The last call's training result and validation losses; for tests. */
   TrainingResult result;
+  FineTuneResult fullResult;
   double untrainedValidationLoss = Double.NaN;
   double trainedValidationLoss = Double.NaN;
 
@@ -129,6 +182,11 @@ final class TrainCommand implements Callable<Integer> {
     for (Path file : data) {
       DatasetOptions.requireFile(file, "training rows in LLM-Embedder's JSONL format");
     }
+    if (mode == Mode.full) {
+      return trainFull();
+    }
+    int epochs = this.epochs != null ? this.epochs : 10;
+    double learningRate = this.learningRate != null ? this.learningRate : 1e-3;
     Path ckpt = checkpoint != null ? checkpoint : out.resolveSibling(out.getFileName() + ".ckpt");
     if (Files.exists(ckpt) && !resume) {
       throw new IllegalArgumentException("checkpoint " + ckpt.toAbsolutePath().normalize() + " exists; pass --resume"
@@ -141,15 +199,7 @@ final class TrainCommand implements Callable<Integer> {
     }
     BeirDataset eval = evalData != null ? DatasetOptions.load(evalData, evalSplit) : null;
 
-    boolean needsScores = loss != LossKind.contrastive;
-    TrainingData.Read read = TrainingData.reader().requireTeacherScores(needsScores).positiveFromTeacher(true)
-        .minNegatives(negatives).build().read(data);
-    System.out.println("Read " + read);
-    if (read.examples().isEmpty()) {
-      throw new IllegalArgumentException("no usable training rows in " + data + " (" + read + ")" + (needsScores
-          ? "; --loss " + loss + " needs teacher_scores: fill them with `score`" : ""));
-    }
-    List<TrainingExample> examples = read.examples().stream().map(e -> firstNegatives(e, negatives)).toList();
+    List<TrainingExample> examples = readExamples();
     List<List<TrainingExample>> grouped = new Batches(batchSize, Batches.LastBatch.KEEP, seed).epoch(examples, 0)
         .stream().map(Batches.Batch::examples).toList();
 
@@ -194,8 +244,97 @@ final class TrainCommand implements Callable<Integer> {
     return 0;
   }
 
+  /** {@code --mode full}: fine-tunes the encoder's weights, exports the model directory, evaluates before and after. */
+  private int trainFull() throws Exception {
+    if (resume || checkpoint != null) {
+      throw new IllegalArgumentException("--mode full keeps no checkpoints (--resume, --checkpoint): an interrupted"
+          + " run starts again");
+    }
+    int epochs = this.epochs != null ? this.epochs : 1;
+    BeirDataset eval = evalData != null ? DatasetOptions.load(evalData, evalSplit) : null;
+    List<TrainingExample> examples = readExamples();
+    // hold out whole examples for validation: a seeded shuffle
+    List<TrainingExample> shuffled = new ArrayList<>(examples);
+    java.util.Collections.shuffle(shuffled, new Random(seed));
+    int held = (int) Math.round(validation * shuffled.size());
+    if (validation > 0 && held == 0 && shuffled.size() >= 2) {
+      held = 1;
+    }
+    List<TrainingExample> validationExamples = shuffled.subList(0, held);
+    List<TrainingExample> trainExamples = shuffled.subList(held, shuffled.size());
+    double nDcgBefore = eval != null ? ndcg10(eval, null) : Double.NaN;
+    EncoderFineTuner.Builder b = EncoderFineTuner.builder().loss(lossFunction())
+        .learningRate(learningRate != null ? learningRate : 1e-5).warmupFraction(warmup).weightDecay(weightDecay)
+        .epochs(epochs).patience(patience).batchSize(batchSize).accumulationSteps(accumulate)
+        .queryMaxTokens(queryMaxTokens).keyMaxTokens(keyMaxTokens).chunkTokens(chunkTokens).seed(seed)
+        .device(device);
+    if (model.modelDir != null) {
+      b.modelDirectory(model.modelDir, model.family);
+    } else {
+      b.preset(ModelPreset.fromName(model.preset));
+    }
+    long perEpoch = new Batches(batchSize, Batches.LastBatch.KEEP, seed).batchesPerEpoch(trainExamples);
+    System.out.printf("%d examples: %d for training (%d batches an epoch), %d for validation%n", examples.size(),
+        trainExamples.size(), perEpoch, validationExamples.size());
+    try (ProgressBar bar = Corpora.progressBar("Fine-tuning", epochs * perEpoch, " batches");
+        EncoderFineTuner tuner = b.listener(new TrainingListener() {
+          @Override
+          public void onStep(int epoch, int stepInEpoch, double stepLoss) {
+            bar.stepTo(epoch * perEpoch + stepInEpoch + 1);
+            bar.setExtraMessage(String.format(Locale.ROOT, " epoch %d, loss %.4f", epoch, stepLoss));
+          }
+        }).build()) {
+      fullResult = tuner.fit(trainExamples, validationExamples);
+      tuner.export(out);
+    }
+    System.out.printf("%n| epoch | train loss | validation loss |%n|-------|------------|-----------------|%n");
+    for (EpochStats s : fullResult.history()) {
+      System.out.printf(Locale.ROOT, "| %5d | %10.5f | %15.5f |%s%n", s.epoch(), s.trainLoss(), s.validationLoss(),
+          s.epoch() == fullResult.bestEpoch() ? " best" : "");
+    }
+    System.out.printf(Locale.ROOT, "%nValidation loss untrained: %.5f. %d optimiser steps, %d batches in %.0f s"
+        + " (%.3f batches/s)%n", fullResult.baselineValidationLoss(), fullResult.steps(), fullResult.batches(),
+        fullResult.seconds(), fullResult.batchesPerSecond());
+    System.out.printf("Wrote the fine-tuned model to %s (load it with --model-dir %s --family %s)%n",
+        out.toAbsolutePath().normalize(), out, family());
+    if (eval != null) {
+      double nDcgAfter = ndcg10Of(eval, out);
+      System.out.printf(Locale.ROOT, "nDCG@10 on %s/%s: %.4f before, %.4f after full fine-tuning (%+.4f)%n",
+          eval.name(), eval.split(), nDcgBefore, nDcgAfter, nDcgAfter - nDcgBefore);
+    }
+    return 0;
+  }
+
+  private ModelFamily family() {
+    return model.modelDir != null ? model.family : ModelPreset.fromName(model.preset).family();
+  }
+
+  /** nDCG@10 with the fine-tuned model directory: the corpus is indexed afresh, in memory. */
+  private double ndcg10Of(BeirDataset dataset, Path modelDirectory) {
+    try (LlmEmbedder embedder = LlmEmbedder.builder().modelDirectory(modelDirectory, family()).queryCacheSize(0)
+        .build()) {
+      Corpora.IndexStats stats = Corpora.ensureIndexed(embedder, dataset);
+      System.out.printf("Indexed %d documents with the fine-tuned model in %.1f s%n", stats.docs(), stats.seconds());
+      String instruction = embedder.encoder().instructions().forTask(Task.QA).query();
+      return KnowledgeEvaluation.evaluate(embedder.knowledge(), dataset, 100, instruction).metrics().get("ndcg@10");
+    }
+  }
+
+  /** The training rows, each with its first {@code --negatives} negatives. */
+  private List<TrainingExample> readExamples() throws java.io.IOException {
+    boolean needsScores = loss != LossKind.contrastive;
+    TrainingData.Read read = TrainingData.reader().requireTeacherScores(needsScores).positiveFromTeacher(true)
+        .minNegatives(negatives).build().read(data);
+    System.out.println("Read " + read);
+    if (read.examples().isEmpty()) {
+      throw new IllegalArgumentException("no usable training rows in " + data + " (" + read + ")" + (needsScores
+          ? "; --loss " + loss + " needs teacher_scores: fill them with `score`" : ""));
+    }
+    return read.examples().stream().map(e -> firstNegatives(e, negatives)).toList();
+  }
+
   private void check() {
-    if (epochs < 1) {
+    if (epochs != null && epochs < 1) {
       throw new IllegalArgumentException("--epochs is " + epochs + "; expected >= 1");
     }
     if (batchSize < 1) {
@@ -207,7 +346,7 @@ final class TrainCommand implements Callable<Integer> {
     if (!(validation >= 0 && validation < 1)) {
       throw new IllegalArgumentException("--validation is " + validation + "; expected a fraction in [0, 1)");
     }
-    if (!(learningRate > 0)) {
+    if (learningRate != null && !(learningRate > 0)) {
       throw new IllegalArgumentException("--lr is " + learningRate + "; expected > 0");
     }
   }

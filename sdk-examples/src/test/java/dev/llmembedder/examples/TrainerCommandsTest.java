@@ -105,6 +105,43 @@ class TrainerCommandsTest {
   }
 
   @Test
+  void fullModeFineTunesTheEncoderAndWritesAModelDirectoryTheSdkLoads(@TempDir Path dir) throws IOException {
+    Path rows = trimmedQaRows(dir, 1);
+    Path model = dir.resolve("bge-small-toy");
+    TrainCommand train = new TrainCommand();
+    long start = System.nanoTime();
+    int rc = commandLine(train).execute("--mode", "full", "--data", rows.toString(), "--out", model.toString(),
+        "--batch-size", "4", "--negatives", "1", "--validation", "0.25", "--key-max-tokens", "32",
+        "--query-max-tokens", "32", "--lr", "1e-5");
+    assertEquals(0, rc);
+    System.out.printf("train --mode full: %.1f s%n", (System.nanoTime() - start) / 1e9);
+    assertEquals(1, train.fullResult.history().size());
+    assertEquals(2, train.fullResult.steps(), "6 training rows in batches of 4");
+    assertTrue(Double.isFinite(train.fullResult.baselineValidationLoss()));
+    try (Encoder encoder = Encoder.builder().modelDirectory(model, dev.llmembedder.encoder.ModelFamily.BGE_V15)
+        .build()) {
+      assertEquals(384, encoder.encodeKeys(List.of("a passage"), dev.llmembedder.encoder.Task.QA)[0].length);
+    }
+  }
+
+  @Test
+  void fullModeRefusesTheQuantisedPresetAndCheckpoints(@TempDir Path dir) throws IOException {
+    Path data = dir.resolve("rows.jsonl");
+    Files.writeString(data, "{\"query\": \"q\", \"pos\": [\"p\"], \"neg\": [\"n\"], \"task\": \"qa\"}\n");
+    for (List<String> extra : List.of(List.of("--model", "bge-small-en-v1.5-int8"), List.of("--resume"))) {
+      StringWriter err = new StringWriter();
+      CommandLine cli = Cli.commandLine();
+      cli.setErr(new PrintWriter(err, true));
+      List<String> args = new ArrayList<>(List.of("train", "--mode", "full", "--data", data.toString(), "--out",
+          dir.resolve("model").toString(), "--negatives", "1"));
+      args.addAll(extra);
+      assertEquals(1, cli.execute(args.toArray(String[]::new)));
+      assertTrue(err.toString().startsWith("error: ") && (err.toString().contains("quantised")
+          || err.toString().contains("no checkpoints")), err.toString());
+    }
+  }
+
+  @Test
   void anExistingCheckpointNeedsResume(@TempDir Path dir) throws IOException {
     Path data = dir.resolve("rows.jsonl");
     Files.writeString(data, "{\"query\": \"q\", \"pos\": [\"p\"], \"neg\": [\"n\"], \"task\": \"qa\"}\n");
