@@ -75,8 +75,9 @@ final class GraphRewrite {
 
     @Override
     public String toString() {
-      return attentionBlocks + " " + (quantized ? "QAttention" : "Attention") + ", " + skipLayerNorms
-          + " SkipLayerNormalization" + (prunedToCls ? ", last layer pruned to the CLS row" : "");
+      return attentionBlocks + " " + (quantized ? "QAttention" : "Attention")
+          + (skipLayerNorms > 0 ? ", " + skipLayerNorms + " SkipLayerNormalization" : "")
+          + (prunedToCls ? ", last layer pruned to the CLS row" : "");
     }
   }
 
