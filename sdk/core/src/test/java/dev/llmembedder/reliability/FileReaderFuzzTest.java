@@ -88,9 +88,6 @@ class FileReaderFuzzTest {
           e.getKey(), e.getValue().get(0), e.getValue().get(1));
     }
     System.out.printf("fuzz: %d inputs in all, %d targets%n", all, COUNTS.size());
-    if (scratch != null) {
-      deleteTree(scratch);
-    }
   }
 
   // -------------------------------------------------------------------------------------------- text readers
@@ -128,8 +125,14 @@ class FileReaderFuzzTest {
   }
 
   @Provide
-  Arbitrary<byte[]> queryLines() {
-    return lines(r -> record(r, "_id", "s", "text", "s", "metadata", "o"));
+  Arbitrary<byte[]> queryLines() { // half the time after the two queries the qrels judge, so that loading succeeds
+    Arbitrary<byte[]> lines = lines(r -> record(r, "_id", "s", "text", "s", "metadata", "o"));
+    byte[] judged = "{\"_id\":\"q1\",\"text\":\"a\"}\n{\"_id\":\"q2\",\"text\":\"b\"}\n".getBytes(StandardCharsets.UTF_8);
+    return Arbitraries.oneOf(lines, lines.map(b -> {
+      byte[] both = Arrays.copyOf(judged, judged.length + b.length);
+      System.arraycopy(b, 0, both, judged.length, b.length);
+      return both;
+    }));
   }
 
   @Provide
@@ -188,7 +191,7 @@ class FileReaderFuzzTest {
   }
 
   /** A BEIR dataset whose other two files are valid and name every id of {@link #IDS}. */
-  private static void beir(String target, String fuzzed, byte[] content) throws IOException {
+  static void beir(String target, String fuzzed, byte[] content) throws IOException {
     Path dir = scratch().resolve(target);
     Files.createDirectories(dir.resolve("qrels"));
     StringBuilder corpus = new StringBuilder();
@@ -221,16 +224,38 @@ class FileReaderFuzzTest {
   @Property(shrinking = ShrinkingMode.OFF, edgeCases = EdgeCasesMode.NONE)
   void queryAdapterFile(@ForAll("seeds") long seed) throws Exception {
     Random r = new Random(seed);
-    byte[] bytes = mutateBinary(r, savedAdapter());
-    if (r.nextInt(4) != 0 && bytes.length >= 4) { // fix up the trailing CRC32C: reach the parser behind it
+    queryAdapter("query-adapter", mutateBinary(r, savedAdapter()), r.nextInt(4) != 0);
+  }
+
+  /** Loads {@code bytes} as a query adapter file, with its trailing CRC32C fixed up first if {@code fixCrc}. */
+  static void queryAdapter(String target, byte[] bytes, boolean fixCrc) throws IOException {
+    if (fixCrc && bytes.length >= 4) { // reach the parser behind the checksum
       CRC32C crc = new CRC32C();
       crc.update(bytes, 0, bytes.length - 4);
       ByteBuffer.wrap(bytes).putInt(bytes.length - 4, (int) crc.getValue());
     }
-    Path file = scratch().resolve("adapter.bin");
+    Path file = scratch().resolve(target + ".bin");
     Files.write(file, bytes);
-    run("query-adapter", file, IllegalArgumentException.class, () -> QueryAdapter.load(file),
+    run(target, file, IllegalArgumentException.class, () -> QueryAdapter.load(file),
         () -> "bytes " + Arrays.toString(bytes));
+  }
+
+  /** Opens the saved index with {@code manifest} as its manifest.json. */
+  static void indexManifest(String target, byte[] manifest) throws IOException {
+    Path dir = workingIndex();
+    Files.write(dir.resolve("manifest.json"), manifest);
+    dirtyIndexFiles.add("manifest.json");
+    openIndex(target, dir, () -> "manifest " + show(manifest));
+  }
+
+  /**
+   * Opens the saved index with {@code bytes} as its file of {@code role} ({@code documents}, {@code vectors} or
+   * {@code graph}), behind a fixed-up size and CRC32C.
+   */
+  static void indexFile(String target, String role, byte[] bytes) throws IOException {
+    Path dir = workingIndex();
+    writeBehindChecksum(dir, role, bytes);
+    openIndex(target, dir, () -> role + " " + (role.equals("documents") ? show(bytes) : Arrays.toString(bytes)));
   }
 
   // -------------------------------------------------------------------------------------------- saved index
@@ -238,14 +263,10 @@ class FileReaderFuzzTest {
   @Property(shrinking = ShrinkingMode.OFF, edgeCases = EdgeCasesMode.NONE)
   void mutatedIndexManifest(@ForAll("seeds") long seed) throws Exception {
     Random random = new Random(seed);
-    Path dir = workingIndex();
-    Path manifest = dir.resolve("manifest.json");
+    workingIndex();
     JsonNode tree = JSON.readTree(savedIndexFiles.get("manifest.json"));
     mutate(random, tree, 1 + random.nextInt(3));
-    byte[] bytes = damage(random, JSON.writeValueAsString(tree));
-    Files.write(manifest, bytes);
-    dirtyIndexFiles.add("manifest.json");
-    openIndex("index-manifest", dir, () -> "manifest " + show(bytes));
+    indexManifest("index-manifest", damage(random, JSON.writeValueAsString(tree)));
   }
 
   @Property(shrinking = ShrinkingMode.OFF, edgeCases = EdgeCasesMode.NONE)
@@ -383,19 +404,19 @@ class FileReaderFuzzTest {
 
   // ------------------------------------------------------------------------------------------------------ helpers
 
-  private interface Reader {
+  interface Reader {
     Object read(Path file) throws IOException;
   }
 
-  private interface Action {
+  interface Action {
     Object run() throws IOException;
   }
 
-  private interface Describer {
+  interface Describer {
     String describe() throws IOException;
   }
 
-  private static void check(String target, byte[] content, Reader reader) throws IOException {
+  static void check(String target, byte[] content, Reader reader) throws IOException {
     Path file = scratch().resolve(target + ".txt");
     Files.write(file, content);
     run(target, file, IOException.class, () -> reader.read(file), () -> show(content));
@@ -405,10 +426,13 @@ class FileReaderFuzzTest {
    * Runs {@code action}: it may succeed, or throw {@code allowed} with a message naming {@code named}; anything else
    * fails with the input.
    */
-  private static void run(String target, Path named, Class<? extends Exception> allowed, Action action,
+  static void run(String target, Path named, Class<? extends Exception> allowed, Action action,
       Describer input) throws IOException {
     AtomicLongArray counts = COUNTS.computeIfAbsent(target, t -> new AtomicLongArray(2));
-    counts.incrementAndGet(0);
+    if (counts.incrementAndGet(0) % 100_000 == 0) { // progress of long runs
+      System.out.printf("fuzz %s: %d inputs so far, %d rejected, %s%n", target, counts.get(0), counts.get(1),
+          java.time.Instant.now());
+    }
     Object result;
     try {
       result = action.run();
@@ -434,7 +458,7 @@ class FileReaderFuzzTest {
     }
   }
 
-  private static void openIndex(String target, Path dir, Describer input) throws IOException {
+  static void openIndex(String target, Path dir, Describer input) throws IOException {
     try {
       run(target, dir, IOException.class, () -> DocumentIndex.open(dir), input);
     } finally {
@@ -443,15 +467,17 @@ class FileReaderFuzzTest {
   }
 
   /** A fresh directory under {@code -Dllmembedder.fuzz.dir} (a tmpfs such as /dev/shm speeds long runs up) or tmp. */
-  private static synchronized Path scratch() throws IOException {
+  static synchronized Path scratch() throws IOException {
     if (scratch == null) {
       String dir = System.getProperty("llmembedder.fuzz.dir");
       scratch = dir == null ? Files.createTempDirectory("fuzz") : Files.createTempDirectory(Path.of(dir), "fuzz");
+      Path created = scratch;
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(created)));
     }
     return scratch;
   }
 
-  private static synchronized byte[] savedAdapter() throws IOException {
+  static synchronized byte[] savedAdapter() throws IOException {
     if (savedAdapter == null) {
       Random random = new Random(5);
       float[][] w = new float[3][3];
@@ -473,7 +499,7 @@ class FileReaderFuzzTest {
    * The working copy of a saved index of 6 documents with a graph (so that every file kind is there); each property
    * writes over some of its files and {@link #restoreWorkingIndex} writes them back.
    */
-  private static synchronized Path workingIndex() throws IOException {
+  static synchronized Path workingIndex() throws IOException {
     Path work = scratch().resolve("index");
     if (savedIndex == null) {
       savedIndex = scratch().resolve("saved-index");
@@ -511,7 +537,7 @@ class FileReaderFuzzTest {
     dirtyIndexFiles.clear();
   }
 
-  private static String fileOfRole(String role) throws IOException {
+  static String fileOfRole(String role) throws IOException {
     JsonNode entry = JSON.readTree(savedIndexFiles.get("manifest.json")).path("files").path(role);
     if (!entry.has("name") || !savedIndexFiles.containsKey(entry.get("name").asText())) {
       throw new IllegalStateException("the saved index has no " + role + " file: " + savedIndexFiles.keySet());
@@ -520,7 +546,7 @@ class FileReaderFuzzTest {
   }
 
   /** Writes {@code bytes} as the index's file of {@code role}, with its size and CRC32C fixed up in the manifest. */
-  private static void writeBehindChecksum(Path dir, String role, byte[] bytes) throws IOException {
+  static void writeBehindChecksum(Path dir, String role, byte[] bytes) throws IOException {
     ObjectNode manifest = (ObjectNode) JSON.readTree(savedIndexFiles.get("manifest.json"));
     ObjectNode entry = (ObjectNode) manifest.get("files").get(role);
     Files.write(dir.resolve(entry.get("name").asText()), bytes);
