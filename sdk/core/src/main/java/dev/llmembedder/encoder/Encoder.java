@@ -601,8 +601,8 @@ public final class Encoder implements AutoCloseable {
   }
 
   private OrtSession openSession(ModelFiles files, Builder b, Device device) {
-    try {
-      OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+    // the options hold native memory too; ONNX Runtime copies them into the session, so they are closed at once
+    try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
       options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
       options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
       options.setIntraOpNumThreads(b.intraOpThreads);
