@@ -58,7 +58,8 @@ import net.jqwik.api.lifecycle.AfterContainer;
  * ({@link CorruptIndexException} included), {@link IllegalArgumentException} for the query adapter. Anything else
  * fails the property with the input.
  *
- * <p>Tries per property: jqwik's default (1,000), or {@code -Djqwik.tries.default=N}; the counts per target are
+ * <p>Tries per property: 500 in CI ({@code src/test/resources/junit-platform.properties}), or
+ * {@code -Djqwik.tries.default=N}; the counts per target are
  * printed at the end ({@code fuzz <target>: ...}).
  */
 class FileReaderFuzzTest {
