@@ -24,7 +24,8 @@ final class JsonLines {
   /**
    * Calls {@code handler} with each line's JSON object, skipping blank lines (UTF-8).
    *
-   * @throws IOException naming the file and line of a line that is not a JSON object or not valid UTF-8, or what the handler throws
+   * @throws IOException naming the file and line of a line that is not a JSON object or not valid UTF-8, or what
+   *     the handler throws
    */
   static void forEach(Path file, RowHandler handler) throws IOException {
     int lineNo = 0;

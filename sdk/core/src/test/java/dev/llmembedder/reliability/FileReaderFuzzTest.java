@@ -128,7 +128,8 @@ class FileReaderFuzzTest {
   @Provide
   Arbitrary<byte[]> queryLines() { // half the time after the two queries the qrels judge, so that loading succeeds
     Arbitrary<byte[]> lines = lines(r -> record(r, "_id", "s", "text", "s", "metadata", "o"));
-    byte[] judged = "{\"_id\":\"q1\",\"text\":\"a\"}\n{\"_id\":\"q2\",\"text\":\"b\"}\n".getBytes(StandardCharsets.UTF_8);
+    byte[] judged = "{\"_id\":\"q1\",\"text\":\"a\"}\n{\"_id\":\"q2\",\"text\":\"b\"}\n"
+        .getBytes(StandardCharsets.UTF_8);
     return Arbitraries.oneOf(lines, lines.map(b -> {
       byte[] both = Arrays.copyOf(judged, judged.length + b.length);
       System.arraycopy(b, 0, both, judged.length, b.length);
@@ -669,8 +670,8 @@ class FileReaderFuzzTest {
   }
 
   private static String text(Random random) {
-    String[] parts = {"", " ", "get_weather", "x", "../x", "\u0000", "\uD800", "😀", "שלום", "\t", "{}", "[", "a b",
-        "q1", "d1"};
+    String[] parts = {"", " ", "get_weather", "x", "../x", "\u0000", "\uD800", "😀", "שלום", "\t", "{}", "[",
+        "a b", "q1", "d1"};
     StringBuilder s = new StringBuilder();
     for (int i = random.nextInt(3); i >= 0; i--) {
       s.append(parts[random.nextInt(parts.length)]);
@@ -717,7 +718,7 @@ class FileReaderFuzzTest {
   private static final int[] BOUNDARY_INTS = {0, 1, -1, 2, 3, 4, 5, 6, 7, 255, 65_535, Integer.MAX_VALUE,
       Integer.MIN_VALUE, 1 << 20, 1 << 30};
 
-  /** One to four changes: a byte flipped or set, a big-endian int overwritten with a boundary value, a cut, bytes added. */
+  /** One to four changes: a bit flipped, a byte set, a big-endian int set to a boundary value, a cut, bytes added. */
   private static byte[] mutateBinary(Random r, byte[] original) {
     byte[] b = original.clone();
     for (int n = 1 + r.nextInt(4); n > 0; n--) {

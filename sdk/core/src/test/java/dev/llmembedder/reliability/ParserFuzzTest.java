@@ -7,12 +7,14 @@ import dev.llmembedder.retriever.ToolRetriever;
 import java.io.IOException;
 
 /**
- * Coverage-guided fuzzing (Jazzer, through its JUnit integration) of the main parsers of files from outside: the
- * tool readers (JSON lines, OpenAI JSON, a BEIR tool corpus), the demonstrations reader, the three BEIR
- * files, the query adapter file (its CRC32C fixed up, so that the parser behind it is reached), and a saved index:
- * its {@code manifest.json}, and its documents, vectors and graph files behind a fixed-up size and CRC32C. Each input is the raw bytes of the file. The documented
- * exceptions and the check that their message names the file are those of {@link FileReaderFuzzTest}, whose
- * property-based generators know the formats; Jazzer mutates bytes guided by the branches it covers.
+ * Coverage-guided fuzzing (Jazzer, through its JUnit integration) of the parsers of files from outside: the tool
+ * readers (JSON lines, OpenAI JSON, a BEIR tool corpus), the demonstrations reader, the three BEIR files, the query
+ * adapter file (its CRC32C fixed up, so that the parser behind it is reached), and a saved index: its
+ * {@code manifest.json}, and its documents, vectors and graph files behind a fixed-up size and CRC32C. Each input is
+ * the raw bytes of the file. The documented exceptions and the check that their message names the file are those
+ * of {@link FileReaderFuzzTest}, whose property-based generators know the formats; Jazzer mutates bytes guided by
+ * the branches it covers (with {@code -Djazzer.instrument=dev.llmembedder.**,com.fasterxml.jackson.**}, Jackson's
+ * too).
  *
  * <p>In a plain {@code ./mvnw verify} (regression mode) each {@code @FuzzTest} only replays its seed inputs from
  * {@code src/test/resources/dev/llmembedder/reliability/ParserFuzzTestInputs/<method>/} and an empty input. Fuzzing

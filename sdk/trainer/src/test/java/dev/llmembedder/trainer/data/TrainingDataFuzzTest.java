@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
  * each input is the raw bytes of a file. Only the documented {@link IOException}, its message naming the file, may
  * come out. In {@code ./mvnw verify} it replays the seeds in
  * {@code src/test/resources/dev/llmembedder/trainer/data/TrainingDataFuzzTestInputs/trainingData/}; fuzzing mode:
- * {@code JAZZER_FUZZ=1 ./mvnw -pl sdk/trainer -am test -Dtest=TrainingDataFuzzTest -Dsurefire.failIfNoSpecifiedTests=false
- * -Djazzer.max_executions=1000000} (see {@code docs/RELIABILITY.md}).
+ * {@code JAZZER_FUZZ=1 ./mvnw -pl sdk/trainer -am test -Dtest=TrainingDataFuzzTest
+ * -Dsurefire.failIfNoSpecifiedTests=false -Djazzer.max_executions=1000000} (see {@code docs/RELIABILITY.md}).
  */
 class TrainingDataFuzzTest {
   private static Path file;
