@@ -415,7 +415,7 @@ public final class LlmEmbedder implements AutoCloseable {
       Encoder encoder = encoderBuilder.build();
       try {
         return new LlmEmbedder(encoder, true, storage, toolKey);
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | Error e) {
         encoder.close();
         throw e;
       }

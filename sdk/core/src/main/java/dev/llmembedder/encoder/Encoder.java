@@ -996,10 +996,11 @@ public final class Encoder implements AutoCloseable {
   }
 
   private OrtSession openSession(ModelFiles files, Builder b, Device device) {
-    try {
+    // the options hold native memory too; ONNX Runtime copies them into the session, so they are closed at once
+    try (OrtSession.SessionOptions options = sessionOptions(b, device)) {
       return files.modelPath != null
-          ? env.createSession(files.modelPath.toString(), sessionOptions(b, device))
-          : env.createSession(files.modelBytes, sessionOptions(b, device));
+          ? env.createSession(files.modelPath.toString(), options)
+          : env.createSession(files.modelBytes, options);
     } catch (OrtException e) {
       if (device == Device.CUDA) {
         throw new IllegalStateException("cannot open model " + files.modelSource + " on CUDA device "
@@ -1011,7 +1012,9 @@ public final class Encoder implements AutoCloseable {
   }
 
   private OrtSession createSession(byte[] model, Builder b, Device device) throws OrtException {
-    return env.createSession(model, sessionOptions(b, device));
+    try (OrtSession.SessionOptions options = sessionOptions(b, device)) {
+      return env.createSession(model, options);
+    }
   }
 
   private static OrtSession.SessionOptions sessionOptions(Builder b, Device device) throws OrtException {
@@ -1028,6 +1031,7 @@ public final class Encoder implements AutoCloseable {
       try {
         options.addCUDA(b.cudaDeviceId);
       } catch (OrtException e) {
+        options.close();
         throw new IllegalStateException("CUDA device " + b.cudaDeviceId + " is unavailable: " + e.getMessage()
             + " (needs an NVIDIA GPU with that id, a CUDA 12 runtime and cuDNN 9 on the library path)", e);
       }

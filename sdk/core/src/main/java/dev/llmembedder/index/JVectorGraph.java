@@ -75,6 +75,7 @@ final class JVectorGraph implements AutoCloseable {
    */
   @SuppressWarnings("deprecation") // jvector 4.0.2's only loader for a mutable graph; it is marked deprecated
   static JVectorGraph read(ByteBuffer data, VectorStore vectors, IndexConfig config) throws IOException {
+    checkLayout(data.duplicate(), vectors.slotCount());
     BuildScoreProvider scoreProvider = scoreProvider(vectors);
     OnHeapGraphIndex graph = OnHeapGraphIndex.load(new ByteBufferReader(data), vectors.dimension(),
         NEIGHBOR_OVERFLOW, new VamanaDiversityProvider(scoreProvider, ALPHA));
@@ -95,6 +96,75 @@ final class JVectorGraph implements AutoCloseable {
       }
     }
     return new JVectorGraph(vectors, scoreProvider, builder);
+  }
+
+  /**
+   * Checks what jvector's loader takes on trust (it only asserts some of it, and only with {@code -ea}): the layout
+   * {@link #write} produces, node and neighbour ids below {@code slots}, no node twice in a layer, finite scores in
+   * non-increasing order. Without this, a graph file damaged behind a valid checksum could load and fail or return
+   * wrong neighbours later, at search time (found by {@code FileReaderFuzzTest}).
+   */
+  private static void checkLayout(ByteBuffer in, int slots) throws IOException {
+    if (readInt(in) != OnHeapGraphIndex.MAGIC) {
+      throw new IOException("not a jvector on-heap graph (wrong magic number)");
+    }
+    int version = readInt(in);
+    if (version != GRAPH_FORMAT_VERSION) {
+      throw new IOException("graph layout version " + version + "; expected " + GRAPH_FORMAT_VERSION);
+    }
+    int layers = readInt(in);
+    if (layers < 1 || layers > 64) {
+      throw new IOException(layers + " layers; expected 1 to 64");
+    }
+    for (int level = 0; level < layers; level++) {
+      int degree = readInt(in);
+      if (degree < 1) {
+        throw new IOException("layer " + level + " has degree " + degree + "; expected at least 1");
+      }
+    }
+    int entry = readInt(in);
+    if (entry != ImmutableGraphIndex.ENTRY_NODE_ABSENT && (entry < 0 || entry >= slots)) {
+      throw new IOException("entry node " + entry + " is not below the " + slots + " vector slots");
+    }
+    for (int level = 0; level < layers; level++) {
+      int size = readInt(in);
+      if (size < 0 || size > slots) {
+        throw new IOException("layer " + level + " holds " + size + " nodes; expected 0 to " + slots);
+      }
+      java.util.BitSet seen = new java.util.BitSet(slots);
+      for (int i = 0; i < size; i++) {
+        int node = readInt(in);
+        if (node < 0 || node >= slots || seen.get(node)) {
+          throw new IOException("layer " + level + " lists node " + node + (node >= 0 && node < slots
+              ? " twice" : ", which is not below the " + slots + " vector slots"));
+        }
+        seen.set(node);
+        int count = readInt(in);
+        if (count < 0 || count > slots) {
+          throw new IOException("node " + node + " has " + count + " neighbours; expected 0 to " + slots);
+        }
+        float previous = Float.POSITIVE_INFINITY;
+        for (int j = 0; j < count; j++) {
+          int neighbour = readInt(in);
+          if (in.remaining() < Float.BYTES) {
+            throw new IOException("graph data ends inside node " + node);
+          }
+          float score = in.getFloat();
+          if (neighbour < 0 || neighbour >= slots || !Float.isFinite(score) || score > previous) {
+            throw new IOException("node " + node + " of layer " + level + " has neighbour " + neighbour
+                + " with score " + score + "; expected an id below " + slots + " and finite scores, best first");
+          }
+          previous = score;
+        }
+      }
+    }
+  }
+
+  private static int readInt(ByteBuffer in) throws IOException {
+    if (in.remaining() < Integer.BYTES) {
+      throw new IOException("graph data ends after " + in.position() + " bytes");
+    }
+    return in.getInt();
   }
 
   private static BuildScoreProvider scoreProvider(VectorStore vectors) {

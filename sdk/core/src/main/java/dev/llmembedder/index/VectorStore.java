@@ -178,6 +178,12 @@ final class VectorStore implements RandomAccessVectorValues {
       in.readFully(floatBytes);
       float[] vector = new float[dimension];
       ByteBuffer.wrap(floatBytes).asFloatBuffer().get(vector);
+      for (int j = 0; j < dimension; j++) {
+        if (!Float.isFinite(vector[j])) { // was loaded, and failed the first search (found by fuzzing)
+          throw new CorruptIndexException(file, "slot " + i + " has component " + j + " = " + vector[j]
+              + "; embeddings are finite");
+        }
+      }
       VectorFloat<?> v = Checks.VECTORS.createFloatVector(vector);
       if (id == null) {
         store.vectors.add(v);

@@ -134,7 +134,13 @@ public final class ExampleRetriever {
           throw new IOException(where + ": field '" + field + "' is missing or not a string");
         }
       }
-      out.add(new Demonstration(row.path("id").asText(Integer.toString(lineNo)), row.path("task").asText(""),
+      String id = row.path("id").asText(Integer.toString(lineNo));
+      if (id.isBlank()) {
+        // was the IllegalArgumentException of the Demonstration constructor (found by fuzzing)
+        throw new IOException(where + ": field 'id' is blank (" + row.get("id") + "); leave it out to use the line"
+            + " number");
+      }
+      out.add(new Demonstration(id, row.path("task").asText(""),
           row.path("instruction").asText(""), row.get("input").asText(), row.get("output").asText()));
     });
     return out;

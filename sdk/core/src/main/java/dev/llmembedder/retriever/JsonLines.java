@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,11 +24,12 @@ final class JsonLines {
   /**
    * Calls {@code handler} with each line's JSON object, skipping blank lines (UTF-8).
    *
-   * @throws IOException naming the file and line of a line that is not a JSON object, or what the handler throws
+   * @throws IOException naming the file and line of a line that is not a JSON object or not valid UTF-8, or what
+   *     the handler throws
    */
   static void forEach(Path file, RowHandler handler) throws IOException {
+    int lineNo = 0;
     try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      int lineNo = 0;
       for (String line; (line = in.readLine()) != null; ) {
         lineNo++;
         if (line.isBlank()) {
@@ -45,6 +47,11 @@ final class JsonLines {
         }
         handler.accept(where, lineNo, row);
       }
+    } catch (CharacterCodingException e) {
+      // was the bare MalformedInputException ("Input length = 1"), naming neither file nor line (found by fuzzing);
+      // BufferedReader decodes ahead, so the bad bytes may lie a few lines further on
+      throw new IOException(file + ":" + (lineNo + 1) + ": not valid UTF-8 on this line or shortly after (" + e
+          + ")", e);
     }
   }
 }

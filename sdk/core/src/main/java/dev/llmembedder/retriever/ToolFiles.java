@@ -126,7 +126,11 @@ final class ToolFiles {
     List<Tool.Parameter> out = new ArrayList<>();
     JsonNode properties = api.path("parameters").path("properties");
     if (properties.isObject()) {
-      properties.properties().forEach(e -> out.add(new Tool.Parameter(e.getKey(), text(e.getValue().path("description")))));
+      properties.properties().forEach(e -> {
+        if (!e.getKey().isBlank()) { // as in the lists below: a blank name names no parameter (was an IAE)
+          out.add(new Tool.Parameter(e.getKey(), text(e.getValue().path("description"))));
+        }
+      });
       return out;
     }
     for (String list : List.of("required_parameters", "optional_parameters", "required_params", "optional_params")) {

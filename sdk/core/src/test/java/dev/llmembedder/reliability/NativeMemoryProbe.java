@@ -12,9 +12,9 @@ import java.nio.file.Path;
 /**
  * The child JVM of {@link NativeMemoryTest}: {@code opens <n> <preset> <dir>} builds the facade on a storage
  * directory, adds a passage, retrieves and closes it {@code n} times; {@code encodes <n> <preset>} encodes {@code n}
- * distinct queries on one encoder (cache off). Prints {@code RSS <label> <kB>} from {@code /proc/self/status} after
- * the first tenth of the work (at least 6 rounds: warm), after each further tenth of the opens (a trend), and at
- * the end.
+ * distinct queries on one encoder (query cache off, and every text differs, so each call runs the model). Prints
+ * {@code RSS <label> <kB>} from {@code /proc/self/status} after the first tenth of the work (at least 6 rounds: warm),
+ * after each further tenth (a trend), and at the end.
  */
 public final class NativeMemoryProbe {
   private NativeMemoryProbe() {}
@@ -41,6 +41,8 @@ public final class NativeMemoryProbe {
         for (int i = 0; i < n; i++) {
           if (i == warm) {
             report("warm");
+          } else if (i > warm && i % warm == 0) {
+            report("at-" + i);
           }
           encoder.encodeQuery("query number " + i + " about rivers and mountains", Task.QA);
         }

@@ -32,10 +32,11 @@ import org.junit.jupiter.api.io.TempDir;
  * query that started after its delete returned; a passage whose add returned is found by the exact-text query of its
  * text (checked by the writer right after the add, and by the readers at random while writes go on).
  *
- * <p>{@code -Dllmembedder.soak.seconds=N} sets the duration (default 20; the issue's benchmark mode is 600).
+ * <p>{@code -Dllmembedder.soak.seconds=N} sets the duration (default 60, as the issue asks of CI; its benchmark mode
+ * is 600).
  */
 class SoakTest {
-  private static final int SECONDS = Integer.getInteger("llmembedder.soak.seconds", 20);
+  private static final int SECONDS = Integer.getInteger("llmembedder.soak.seconds", 60);
   private static final int READERS = 8;
   /** Hits fetched when looking a passage up by its exact text. */
   private static final int K = 10;

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,11 +31,15 @@ final class Rows {
 
   /** Calls {@code handler} with every line of {@code file} (UTF-8), blank ones included. */
   static void forEachLine(Path file, LineHandler handler) throws IOException {
+    long lineNo = 0;
     try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      long lineNo = 0;
       for (String line; (line = in.readLine()) != null; ) {
         handler.accept(line, ++lineNo);
       }
+    } catch (CharacterCodingException e) {
+      // was the bare MalformedInputException ("Input length = 1"), naming neither file nor line (found by fuzzing);
+      // BufferedReader decodes ahead, so the bad bytes may lie a few lines further on
+      throw malformed(file, lineNo + 1, "not valid UTF-8 on this line or shortly after (" + e + ")");
     }
   }
 
