@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
+import java.io.CharConversionException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -88,6 +89,10 @@ record Manifest<C>(int formatVersion, String kind, long generation, C config, Ma
       manifest = JSON.treeToValue(tree, JSON.getTypeFactory().constructParametricType(Manifest.class, configType));
     } catch (JacksonException e) {
       throw new CorruptIndexException(file, "cannot parse: " + e.getOriginalMessage(), e);
+    } catch (CharConversionException e) {
+      // Jackson guesses the encoding from the first bytes (UTF-16/32 too) and reports bad ones this way; it was a bare
+      // IOException naming neither the file nor its cause (found by fuzzing)
+      throw new CorruptIndexException(file, "cannot parse: not UTF-8 JSON (" + e.getMessage() + ")", e);
     }
     for (Map.Entry<String, FileEntry> role : manifest.files().entrySet()) {
       FileEntry entry = role.getValue();

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import java.io.CharConversionException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -211,6 +212,8 @@ final class ToolFiles {
       return p.nextToken();
     } catch (JsonProcessingException e) {
       throw notJson(file, e);
+    } catch (CharConversionException e) {
+      throw notText(file, e);
     }
   }
 
@@ -219,7 +222,14 @@ final class ToolFiles {
       return p.readValueAsTree();
     } catch (JsonProcessingException e) {
       throw notJson(file, e);
+    } catch (CharConversionException e) {
+      throw notText(file, e);
     }
+  }
+
+  /** Jackson guesses the encoding from the first bytes (UTF-16/32 too) and reports bad ones without the file. */
+  private static IOException notText(Path file, CharConversionException e) {
+    return new IOException(file + ": not valid JSON text: " + e.getMessage(), e);
   }
 
   private static IOException notJson(Path file, JsonProcessingException e) {

@@ -348,6 +348,22 @@ class FileReaderFuzzTest {
   }
 
   @Example
+  void bytesJacksonTakesForUtf32AreCorruptOrAnIoExceptionNamingTheFile() throws IOException {
+    // Jackson guesses UTF-32 from leading NUL bytes; its CharConversionException was a bare IOException naming
+    // neither file (found by Jazzer: ParserFuzzTestInputs/indexManifest/crash-2855...)
+    byte[] utf32 = {0, 0, 0, '{', 0, 0, 0, '"', 0x6e, 0x64, 0x72, 0x61, 0, 0, 0, '}'};
+    Path dir = workingIndex();
+    Files.write(dir.resolve("manifest.json"), utf32);
+    dirtyIndexFiles.add("manifest.json");
+    var e = assertThrows(CorruptIndexException.class, () -> DocumentIndex.open(dir));
+    assertTrue(e.getMessage().contains("manifest.json") && e.getMessage().contains("not UTF-8 JSON"), e.getMessage());
+    Path tools = scratch().resolve("utf32-tools.json");
+    Files.write(tools, utf32);
+    IOException t = assertThrows(IOException.class, () -> ToolRetriever.readOpenAiTools(tools));
+    assertTrue(t.getMessage().contains(tools.toString()), t.getMessage());
+  }
+
+  @Example
   void aBlankDemonstrationIdIsAnIoExceptionNamingTheLine() throws IOException {
     Path file = scratch().resolve("blank-id.jsonl");
     Files.writeString(file, "{\"input\":\"a\",\"output\":\"b\"}\n{\"id\":\" \",\"input\":\"a\",\"output\":\"b\"}\n");
