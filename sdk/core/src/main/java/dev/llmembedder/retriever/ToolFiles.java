@@ -27,7 +27,7 @@ final class ToolFiles {
   static List<Tool> readOpenAiTools(Path file) throws IOException {
     List<Tool> tools = new ArrayList<>();
     Map<String, Integer> seen = new HashMap<>();
-    try (InputStream in = Files.newInputStream(file); JsonParser p = JSON.createParser(in)) {
+    try (InputStream in = Files.newInputStream(file); JsonParser p = createParser(file, in)) {
       JsonToken first = next(file, p);
       if (first == JsonToken.START_OBJECT) {
         int line = p.currentTokenLocation().getLineNr();
@@ -213,6 +213,15 @@ final class ToolFiles {
     } catch (JsonProcessingException e) {
       throw notJson(file, e);
     } catch (CharConversionException e) {
+      throw notText(file, e);
+    }
+  }
+
+  /** Jackson guesses the encoding from the first bytes when it creates the parser, and can fail right there. */
+  private static JsonParser createParser(Path file, InputStream in) throws IOException {
+    try {
+      return JSON.createParser(in);
+    } catch (CharConversionException e) { // e.g. "Unsupported UCS-4 endianness (3412)" (found by fuzzing)
       throw notText(file, e);
     }
   }

@@ -361,6 +361,16 @@ class FileReaderFuzzTest {
     Files.write(tools, utf32);
     IOException t = assertThrows(IOException.class, () -> ToolRetriever.readOpenAiTools(tools));
     assertTrue(t.getMessage().contains(tools.toString()), t.getMessage());
+    // bytes that make Jackson fail while it creates the parser ("Unsupported UCS-4 endianness (3412)"; found by
+    // Jazzer: ParserFuzzTestInputs/openAiTools/crash-92fd...)
+    byte[] ucs4 = {0, 5, 0, 0, '"'};
+    Files.write(tools, ucs4);
+    IOException u = assertThrows(IOException.class, () -> ToolRetriever.readOpenAiTools(tools));
+    assertTrue(u.getMessage().contains(tools.toString()) && u.getMessage().contains("not valid JSON text"),
+        u.getMessage());
+    Files.write(dir.resolve("manifest.json"), ucs4);
+    var m = assertThrows(CorruptIndexException.class, () -> DocumentIndex.open(dir));
+    assertTrue(m.getMessage().contains("manifest.json"), m.getMessage());
   }
 
   @Example
