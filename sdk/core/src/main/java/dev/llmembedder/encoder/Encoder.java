@@ -1237,7 +1237,9 @@ public final class Encoder implements AutoCloseable {
      * graph), and for fp32 each bias + residual + layer norm one {@code SkipLayerNormalization}; with CLS pooling and
      * right padding the last layer is computed for the CLS row only (about 7% fewer FLOPs on 320-token texts). The
      * embeddings are the same (cosine >= 0.9999 fp32, >= 0.999 int8, tested on SciFact); a graph of any other form
-     * runs as exported (the reason is logged at debug level). Off runs every graph as exported. Figures:
+     * runs as exported (the reason is logged at debug level). The rewrite holds two to three times the model's size
+     * on the Java heap for a moment while the encoder loads (about 400 MB for the fp32 preset); if that heap is not
+     * there, the graph runs as exported and a warning says so. Off runs every graph as exported. Figures:
      * {@code benchmarks/README.md}.
      */
     public Builder graphRewrite(boolean on) {

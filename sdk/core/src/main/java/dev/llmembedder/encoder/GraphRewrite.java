@@ -106,6 +106,10 @@ final class GraphRewrite {
     } catch (IOException | RuntimeException e) {
       LOG.debug("graph of {} left as it is: cannot read it ({})", source, e.toString());
       return Optional.empty();
+    } catch (OutOfMemoryError e) { // the parsed and rewritten copies are garbage once this returns
+      LOG.warn("graph of {} left as it is: the rewrite needs two to three times the model's size of heap ({}); give"
+          + " the JVM more heap (-Xmx) for the faster graph", source, e.toString());
+      return Optional.empty();
     }
   }
 
