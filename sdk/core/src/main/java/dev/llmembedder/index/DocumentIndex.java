@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -308,8 +309,8 @@ public final class DocumentIndex implements AutoCloseable {
     Path documentsPath = directory.resolve(documentsFile.name());
     AtomicFiles.verify(directory, documentsFile);
     Map<String, Document> documents = new LinkedHashMap<>();
+    int lineNumber = 0;
     try (BufferedReader reader = Files.newBufferedReader(documentsPath, StandardCharsets.UTF_8)) {
-      int lineNumber = 0;
       for (String line; (line = reader.readLine()) != null; ) {
         lineNumber++;
         Document document;
@@ -324,6 +325,9 @@ public final class DocumentIndex implements AutoCloseable {
               + "\" appears twice (line " + lineNumber + ")");
         }
       }
+    } catch (CharacterCodingException e) { // was the bare MalformedInputException, naming no file (found by Jazzer)
+      throw new CorruptIndexException(documentsPath, "not valid UTF-8 at line " + (lineNumber + 1)
+          + " or shortly after (" + e + ")", e);
     }
     VectorIndex vectors = VectorIndex.load(directory, manifest);
     if (vectors.size() != documents.size()
