@@ -32,10 +32,11 @@ import java.util.Map;
  * {@link ModelPreset#BGE_SMALL_EN_V15_INT8}), {@code --texts passages|queries} (SciFact abstracts of at most 510
  * tokens, or claims; {@link SciFactTexts}), {@code --count N} texts per round (32), {@code --rounds N} measured rounds
  * (6), {@code --warmup N} unmeasured rounds first (1), {@code --configs c1,c2,...} our configurations, each
- * {@code rewrite/batch} with rewrite {@code on} or {@code off} ({@link Encoder.Builder#graphRewrite}) and batch the
+ * {@code rewrite/batch[/RxT]} with rewrite {@code on} or {@code off} ({@link Encoder.Builder#graphRewrite}), batch the
  * texts per model run ({@code batchTokens = batch x 512}; default {@code off/1,on/1} for passages,
- * {@code off/32,on/32} for queries). Everything else is the encoder's default (as many single-threaded runs at once as
- * cores). Before measuring it prints each configuration's worst cosine against LangChain4j's embeddings of the sample.
+ * {@code off/32,on/32} for queries) and, optionally, R runs at once of T intra-op threads each
+ * ({@link Encoder.Builder#parallelRuns}, {@link Encoder.Builder#intraOpThreads}). Everything else is the encoder's
+ * default (as many single-threaded runs at once as cores). Before measuring it prints each configuration's worst cosine against LangChain4j's embeddings of the sample.
  */
 public final class InterleavedEncoderBenchmark {
   private static final int MAX_TOKENS = 512;
@@ -84,18 +85,37 @@ public final class InterleavedEncoderBenchmark {
   }
 
   /** One of our configurations: graph rewrite on or off, texts per model run. */
-  record Config(boolean rewrite, int batch) {
+  record Config(boolean rewrite, int batch, int runs, int threads) {
     static Config parse(String s) {
       String[] parts = s.split("/");
-      if (parts.length != 2 || !(parts[0].equals("on") || parts[0].equals("off"))) {
-        throw new IllegalArgumentException("configuration '" + s + "' is not rewrite/batch, e.g. on/1 or off/32");
+      if (parts.length < 2 || parts.length > 3 || !(parts[0].equals("on") || parts[0].equals("off"))
+          || (parts.length == 3 && !parts[2].matches("[1-9][0-9]*x[1-9][0-9]*"))) {
+        throw new IllegalArgumentException("configuration '" + s + "' is not rewrite/batch[/runsxthreads],"
+            + " e.g. on/1, off/32 or on/32/1x2");
       }
-      return new Config(parts[0].equals("on"), Integer.parseInt(parts[1]));
+      int runs = 0;
+      int threads = 0;
+      if (parts.length == 3) {
+        String[] rt = parts[2].split("x");
+        runs = Integer.parseInt(rt[0]);
+        threads = Integer.parseInt(rt[1]);
+      }
+      return new Config(parts[0].equals("on"), Integer.parseInt(parts[1]), runs, threads);
+    }
+
+    Encoder build(ModelPreset preset) {
+      Encoder.Builder b = Encoder.builder().preset(preset).graphRewrite(rewrite).batchSize(batch)
+          .batchTokens(batch * MAX_TOKENS).queryCacheSize(0);
+      if (runs > 0) {
+        b.parallelRuns(runs).intraOpThreads(threads);
+      }
+      return b.build();
     }
 
     @Override
     public String toString() {
-      return "ours, rewrite " + (rewrite ? "on" : "off") + ", batch " + batch;
+      return "ours, rewrite " + (rewrite ? "on" : "off") + ", batch " + batch
+          + (runs > 0 ? ", " + runs + " runs x " + threads + " threads" : "");
     }
   }
 
@@ -117,8 +137,7 @@ public final class InterleavedEncoderBenchmark {
     Map<Config, Encoder> ours = new LinkedHashMap<>();
     try {
       for (Config c : o.configs()) {
-        ours.put(c, Encoder.builder().preset(preset).graphRewrite(c.rewrite()).batchSize(c.batch())
-            .batchTokens(c.batch() * MAX_TOKENS).queryCacheSize(0).build());
+        ours.put(c, c.build(preset));
       }
       Encoder counter = ours.values().iterator().next();
       List<String> texts = SciFactTexts.read(o.texts(), o.count(), MAX_TOKENS - 2, counter);

@@ -24,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -58,10 +59,12 @@ import org.slf4j.LoggerFactory;
  * bfloat16) and Optimum's {@code use_cache_branch} ({@code false}). It pools {@code last_hidden_state}, or the output
  * chosen with {@link Builder#outputName(String)}, or else the first output of shape {@code [batch, seq, dim]}.
  *
- * <p><b>Batching.</b> Any number of texts may be passed. They are tokenized, sorted by token length, cut into
+ * <p><b>Batching.</b> Any number of texts may be passed. They are tokenized, sorted by token length and cut into
  * batches of at most {@link Builder#batchSize(int)} texts and {@link Builder#batchTokens(int)} padded tokens, each
- * padded only to its longest text, and the embeddings come back in input order. Short queries thus run 32 at a time,
- * 350-token passages about 6 at a time (larger batches of long texts run slower on CPU).
+ * padded only to its longest text; the cuts fall where they waste the fewest padded tokens for the number of model
+ * runs (texts of equal length go together), the longest batches run first, and the embeddings come back in input
+ * order. 350-token passages thus run about 6 at a time, short queries up to 32 (larger batches of long texts run
+ * slower on CPU).
  *
  * <p><b>Query adapter.</b> With {@link Builder#queryAdapter(Path)}, {@link #encodeQuery} and {@link #encodeQueries}
  * map each query embedding through a {@link QueryAdapter} ({@code normalize(W q + b)}); {@link #encodeKeys} and
@@ -333,16 +336,15 @@ public final class Encoder implements AutoCloseable {
     }
     Arrays.sort(order, (a, b) -> Integer.compare(tokens[a].ids().length, tokens[b].ids().length));
     float[][] out = new float[n][];
-    List<int[]> batches = new ArrayList<>(); // [start, end) ranges of order
-    for (int start = 0, end; start < n; start = end) {
-      // texts are sorted by length, so the last text of a batch is its longest: cut by count and by padded tokens
-      end = start + 1;
-      while (end < n && end - start < batchSize
-          && (long) (end - start + 1) * tokens[order[end]].ids().length <= batchTokens) {
-        end++;
-      }
-      batches.add(new int[] {start, end});
+    int[] lengths = new int[n];
+    for (int i = 0; i < n; i++) {
+      lengths[i] = tokens[order[i]].ids().length;
     }
+    List<int[]> batches =
+        cutBatches(lengths, batchSize, batchTokens, device == Device.CPU ? CPU_RUN_COST : GPU_RUN_COST);
+    // longest batches first: the runs that finish last are then the short ones, so no core idles long at the end
+    batches.sort((a, b) -> Long.compare((long) (b[1] - b[0]) * lengths[b[1] - 1],
+        (long) (a[1] - a[0]) * lengths[a[1] - 1]));
     List<Future<?>> pending = new ArrayList<>(batches.size());
     for (int[] range : batches) {
       Runnable task = () -> {
@@ -363,6 +365,54 @@ public final class Encoder implements AutoCloseable {
     }
     await(pending);
     return out;
+  }
+
+  /**
+   * What one model run costs beyond its padded tokens, in tokens: the fixed work of a run (a hundred-odd kernel
+   * launches) and the lower efficiency of small matrix products. On CPU a run of short queries costs about as much as
+   * 8 to 10 more tokens (measured with {@code InterleavedEncoderBenchmark}: batches of 4 to 8 queries beat both 2 and
+   * 32, and a cost of 8 beat 0, 16, 24 and 32); on a GPU a run costs far more than a token (512 is a guess, not yet
+   * measured on one).
+   */
+  static final int CPU_RUN_COST = 8;
+  static final int GPU_RUN_COST = 512;
+
+  /**
+   * Cuts texts sorted by token length into batches of consecutive texts, at most {@code maxRows} texts and
+   * {@code maxTokens} padded tokens each (a text longer than that runs alone), so that the padded tokens of all
+   * batches plus {@code runCost} per batch are smallest, on a tie with the larger last batch (dynamic
+   * programming over the cut points, O(n x maxRows)).
+   * Padding to a batch's longest text costs as much as that text's own tokens, so where lengths spread (32 queries
+   * of 9 to 66 tokens) this cuts between lengths rather than every {@code maxRows} texts.
+   *
+   * @param lengths token lengths, ascending
+   * @return {@code [start, end)} ranges of {@code lengths}, in order, covering it
+   */
+  static List<int[]> cutBatches(int[] lengths, int maxRows, int maxTokens, int runCost) {
+    int n = lengths.length;
+    long[] cost = new long[n + 1]; // cost[i]: cheapest cut of the first i texts
+    int[] from = new int[n + 1]; // where the last batch of that cut starts
+    for (int end = 1; end <= n; end++) {
+      long longest = lengths[end - 1];
+      cost[end] = Long.MAX_VALUE;
+      for (int start = end - 1; start >= 0 && end - start <= maxRows; start--) {
+        long padded = (end - start) * longest;
+        if (end - start > 1 && padded > maxTokens) {
+          break;
+        }
+        long c = cost[start] + padded + runCost;
+        if (c <= cost[end]) { // on a tie the larger batch: fewer runs
+          cost[end] = c;
+          from[end] = start;
+        }
+      }
+    }
+    List<int[]> batches = new ArrayList<>();
+    for (int end = n; end > 0; end = from[end]) {
+      batches.add(new int[] {from[end], end});
+    }
+    Collections.reverse(batches);
+    return batches;
   }
 
   private static void await(List<Future<?>> pending) {
