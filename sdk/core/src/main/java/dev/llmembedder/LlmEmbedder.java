@@ -289,28 +289,46 @@ public final class LlmEmbedder implements AutoCloseable {
   /**
    * Commits (when there is a storage directory), then stops the context threads (a context being built fails with
    * {@link IllegalStateException}), releases the indexes, the storage directory's lock and, if this embedder made it,
-   * the encoder. Everything is released even when the commit throws.
+   * the encoder. Everything is released even when the commit or one of the releases throws; the first such
+   * exception is then thrown, with the later ones {@linkplain Throwable#getSuppressed() suppressed}.
    */
   @Override
   public synchronized void close() {
     if (closed) {
       return;
     }
+    RuntimeException failure = null;
     try {
       commit();
-    } finally {
-      closed = true;
-      contextExecutor.shutdown();
-      knowledgeIndex.close();
-      examplesIndex.close();
-      toolsIndex.close();
-      memoryIndexes.values().forEach(DocumentIndex::close);
-      if (lock != null) {
-        lock.close();
+    } catch (RuntimeException e) {
+      failure = e;
+    }
+    closed = true;
+    contextExecutor.shutdown();
+    List<Runnable> releases = new ArrayList<>();
+    releases.add(knowledgeIndex::close);
+    releases.add(examplesIndex::close);
+    releases.add(toolsIndex::close);
+    memoryIndexes.values().forEach(index -> releases.add(index::close));
+    if (lock != null) {
+      releases.add(lock::close);
+    }
+    if (ownsEncoder) {
+      releases.add(encoder::close);
+    }
+    for (Runnable release : releases) {
+      try {
+        release.run();
+      } catch (RuntimeException e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
       }
-      if (ownsEncoder) {
-        encoder.close();
-      }
+    }
+    if (failure != null) {
+      throw failure;
     }
   }
 

@@ -17,11 +17,13 @@ import java.util.Map;
 
 /**
  * {@code embedder.json} in a storage directory: which model wrote the embeddings stored there. Embeddings of two
- * models (or of one model with other key instructions or pooling) are not comparable, so opening a store with a
- * different encoder is refused instead of returning silently wrong results. A model with a {@link TextTemplate} records
- * its key pattern with each key instruction ({@code "\"{text}\", summarize ..."}).
+ * models (or of one model with another output, pooling or key instructions) are not comparable, so opening a store
+ * with a different encoder is refused instead of returning silently wrong results. A model with a {@link TextTemplate}
+ * records its key pattern with each key instruction ({@code "\"{text}\", summarize ..."}). {@code output} is
+ * {@link Encoder#outputName()}; a manifest written before it was recorded (null) matches any output.
  */
-record StorageManifest(String model, int dimension, String pooling, Map<String, String> keyInstructions) {
+record StorageManifest(String model, int dimension, String output, String pooling,
+    Map<String, String> keyInstructions) {
   static final String FILE = "embedder.json";
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -34,12 +36,17 @@ record StorageManifest(String model, int dimension, String pooling, Map<String, 
       keys.put(task.id(), template.isNone() ? instruction
           : template.key().replace(TextTemplate.TEXT, instruction + TextTemplate.TEXT));
     }
-    return new StorageManifest(encoder.modelName(), encoder.dimension(), encoder.pooling().name(), keys);
+    return new StorageManifest(encoder.modelName(), encoder.dimension(), encoder.outputName(), encoder.pooling().name(),
+        keys);
+  }
+
+  private StorageManifest withOutput(String other) {
+    return new StorageManifest(model, dimension, other, pooling, keyInstructions);
   }
 
   /**
    * Creates {@code storage} and its manifest for {@code encoder}, or checks that the existing manifest names the same
-   * model, dimension, pooling and key instructions.
+   * model, dimension, output, pooling and key instructions.
    *
    * @throws IllegalArgumentException naming both models when they differ
    */
@@ -49,7 +56,7 @@ record StorageManifest(String model, int dimension, String pooling, Map<String, 
     try {
       if (Files.exists(file)) {
         StorageManifest stored = JSON.readValue(file.toFile(), StorageManifest.class);
-        if (!stored.equals(mine)) {
+        if (!(stored.output() == null ? stored.equals(mine.withOutput(null)) : stored.equals(mine))) {
           throw new IllegalArgumentException("storage directory " + storage + " holds embeddings of " + stored
               + ", but this embedder encodes with " + mine + "; use the same model and instructions, or another"
               + " storage directory");

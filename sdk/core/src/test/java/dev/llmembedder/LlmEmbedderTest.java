@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmembedder.context.PromptContext;
 import dev.llmembedder.encoder.Encoder;
 import dev.llmembedder.encoder.InstructionSet;
@@ -15,6 +17,7 @@ import dev.llmembedder.retriever.MemoryRetriever;
 import dev.llmembedder.retriever.MemoryRetriever.Mode;
 import dev.llmembedder.retriever.Tool;
 import dev.llmembedder.testing.SharedEncoders;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -78,6 +81,28 @@ class LlmEmbedderTest {
           () -> LlmEmbedder.builder().encoder(other).storageDirectory(store).build());
       assertTrue(e.getMessage().contains(store.toString()) && e.getMessage().contains("Represent this document"),
           e.getMessage());
+    }
+  }
+
+  @Test
+  void theStoreRecordsTheExportedOutputItPoolsAndRefusesAnother(@TempDir Path store) throws IOException {
+    try (LlmEmbedder embedder = LlmEmbedder.builder().encoder(encoder).storageDirectory(store).build()) {
+      embedder.knowledge().add(PASSAGES.get(0));
+    }
+    Path file = store.resolve("embedder.json");
+    ObjectMapper json = new ObjectMapper();
+    ObjectNode manifest = (ObjectNode) json.readTree(file.toFile());
+    // the graph output as exported, not the rewritten graph's pooled output
+    assertEquals("last_hidden_state", encoder.outputName());
+    assertEquals("last_hidden_state", manifest.path("output").asText(), manifest.toString());
+    Files.writeString(file, manifest.put("output", "pooler_output").toString());
+    var e = assertThrows(IllegalArgumentException.class,
+        () -> LlmEmbedder.builder().encoder(encoder).storageDirectory(store).build());
+    assertTrue(e.getMessage().contains("pooler_output"), e.getMessage());
+    manifest.remove("output"); // as written before the output was recorded: still opens
+    Files.writeString(file, manifest.toString());
+    try (LlmEmbedder reopened = LlmEmbedder.builder().encoder(encoder).storageDirectory(store).build()) {
+      assertEquals(1, reopened.knowledge().size());
     }
   }
 

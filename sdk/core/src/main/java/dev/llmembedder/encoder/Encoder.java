@@ -110,6 +110,8 @@ public final class Encoder implements AutoCloseable {
   private final List<PastInput> pastInputs;
   private final boolean feedsCacheBranch;
   private final String outputName;
+  /** The exported graph's output that the embedding pools ({@link #outputName} may be the rewritten graph's). */
+  private final String pooledOutput;
   /** What the load-time graph rewrite did, or null when the graph runs as exported. */
   private final GraphRewrite.Result rewrite;
   private final int dimension;
@@ -198,6 +200,7 @@ public final class Encoder implements AutoCloseable {
             + " token; use Pooling.LAST_TOKEN or Pooling.meanOfLast(n) (ModelFamily.LLARA)");
       }
       this.outputName = pickOutput(s, files.modelSource, rewrite != null ? rewrite.outputName() : b.outputName);
+      this.pooledOutput = rewrite != null ? exportedOutput(b) : outputName;
       this.session = s;
       this.maxTokens = b.maxTokens > 0 ? b.maxTokens : files.maxTokens;
       this.queryFraming = framing(true);
@@ -540,6 +543,15 @@ public final class Encoder implements AutoCloseable {
   /** The model's name, e.g. {@code bge-small-en-v1.5} or the model directory's name. */
   public String modelName() {
     return modelName;
+  }
+
+  /**
+   * The model output whose rows are pooled into embeddings, as the graph was exported (e.g.
+   * {@code last_hidden_state}; the name from {@link Builder#outputName(String)} when one was chosen), whether or not
+   * the graph was rewritten at load time.
+   */
+  public String outputName() {
+    return pooledOutput;
   }
 
   /** The pooling in use. */
@@ -1040,9 +1052,14 @@ public final class Encoder implements AutoCloseable {
         return Optional.empty();
       }
     }
-    String output = b.outputName != null ? b.outputName : "last_hidden_state";
+    String output = exportedOutput(b);
     boolean cls = pooling.mode() == Pooling.Mode.CLS && paddingSide == PaddingSide.RIGHT;
     return GraphRewrite.rewrite(model, output, cls, files.modelSource);
+  }
+
+  /** The output the graph rewrite starts from: the one chosen, else {@code last_hidden_state}. */
+  private static String exportedOutput(Builder b) {
+    return b.outputName != null ? b.outputName : "last_hidden_state";
   }
 
   private OrtSession openSession(ModelFiles files, Builder b, Device device) {

@@ -18,9 +18,12 @@ import dev.llmembedder.retriever.Tool;
 import dev.llmembedder.testing.SharedEncoders;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -252,6 +255,27 @@ class BadInputTest {
           () -> LlmEmbedder.builder().encoder(encoder).storageDirectory(bad).build());
       assertTrue(e.getMessage().contains(bad.toString()), e.getMessage());
     }
+  }
+
+  @Test
+  void aCommitThatFailsInCloseStillReleasesTheStorageDirectory() throws IOException {
+    embedder.knowledge().add(Document.of("p4", "A passage whose commit cannot be written."));
+    Path knowledge = store.resolve("knowledge");
+    // the collection's directory replaced by a file, so the commit in close() cannot write (permissions would not
+    // stop a test run as root)
+    try (Stream<Path> files = Files.walk(knowledge)) {
+      for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(f);
+      }
+    }
+    Files.writeString(knowledge, "not a directory");
+    var e = assertThrows(UncheckedIOException.class, embedder::close);
+    assertTrue(e.getMessage().contains(knowledge.toString()), e.getMessage());
+    assertThrows(IllegalStateException.class, () -> embedder.knowledge().get("p1"), "closed despite the failure");
+    try (FileChannel channel = FileChannel.open(store.resolve("embedder.lock"), StandardOpenOption.WRITE)) {
+      assertNotNull(channel.tryLock(), "the storage directory's lock is still held after close() threw");
+    }
+    embedder = null;
   }
 
   @Test
