@@ -374,7 +374,7 @@ public final class Encoder implements AutoCloseable {
    * What one model run costs beyond its padded tokens, in tokens: the fixed work of a run (a hundred-odd kernel
    * launches) and the lower efficiency of small matrix products. On CPU a run of short queries costs about as much as
    * 8 to 10 more tokens (measured with {@code InterleavedEncoderBenchmark}: batches of 4 to 8 queries beat both 2 and
-   * 32, and a cost of 8 beat 0, 16, 24 and 32); on a GPU a run costs far more than a token (512 is a guess, not yet
+   * 32, and a cost of 8 did as well as or better than 0, 16, 24 and 32); on a GPU a run costs far more than a token (512 is a guess, not yet
    * measured on one).
    */
   static final int CPU_RUN_COST = 8;
@@ -383,10 +383,9 @@ public final class Encoder implements AutoCloseable {
   /**
    * Cuts texts sorted by token length into batches of consecutive texts, at most {@code maxRows} texts and
    * {@code maxTokens} padded tokens each (a text longer than that runs alone), so that the padded tokens of all
-   * batches plus {@code runCost} per batch are smallest, on a tie with the larger last batch (dynamic
-   * programming over the cut points, O(n x maxRows)).
-   * Padding to a batch's longest text costs as much as that text's own tokens, so where lengths spread (32 queries
-   * of 9 to 66 tokens) this cuts between lengths rather than every {@code maxRows} texts.
+   * batches plus {@code runCost} per batch are smallest, on a tie with the larger last batch (dynamic programming
+   * over the cut points, O(n x maxRows)). A padded token costs as much as a real one, so where lengths spread (32
+   * queries of 9 to 66 tokens) this cuts between lengths rather than every {@code maxRows} texts.
    *
    * @param lengths token lengths, ascending
    * @return {@code [start, end)} ranges of {@code lengths}, in order, covering it
