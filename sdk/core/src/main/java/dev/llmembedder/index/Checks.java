@@ -8,7 +8,23 @@ import io.github.jbellis.jvector.vector.types.VectorTypeSupport;
 final class Checks {
   static final VectorTypeSupport VECTORS = VectorizationProvider.getInstance().getVectorTypeSupport();
 
+  /**
+   * The largest L2 norm a stored or query vector may have: the dot product of two such vectors, and every partial
+   * sum of it, stays below {@link Float#MAX_VALUE} (|a.b| <= |a| |b| <= 1e38), so no score overflows to infinity.
+   * An encoder's embeddings have norm 1.
+   */
+  static final double MAX_NORM = 1e19;
+
   private Checks() {
+  }
+
+  /** The L2 norm of {@code vector}, summed in double (no overflow for finite floats). */
+  static double norm(float[] vector) {
+    double sum = 0;
+    for (float x : vector) {
+      sum += (double) x * x;
+    }
+    return Math.sqrt(sum);
   }
 
   /** Returns {@code id} if it is non-null and not blank. */
@@ -31,13 +47,23 @@ final class Checks {
       throw new IllegalArgumentException(
           name + " has dimension " + vector.length + ", expected dimension " + dimension);
     }
+    components(vector, name);
+    return VECTORS.createFloatVector(vector.clone());
+  }
+
+  /** Checks that every component of {@code vector} is finite and its L2 norm at most {@link #MAX_NORM}. */
+  static void components(float[] vector, String name) {
     for (int i = 0; i < vector.length; i++) {
       if (!Float.isFinite(vector[i])) {
         throw new IllegalArgumentException(
             name + "[" + i + "] is " + vector[i] + "; every component must be finite");
       }
     }
-    return VECTORS.createFloatVector(vector.clone());
+    double norm = norm(vector);
+    if (norm > MAX_NORM) {
+      throw new IllegalArgumentException(name + " has L2 norm " + norm + "; at most " + MAX_NORM
+          + " (a larger one overflows float dot products; embeddings have norm 1)");
+    }
   }
 
   static void k(int k) {

@@ -166,7 +166,8 @@ public final class DiskVectorIndex implements AutoCloseable {
    * @return {@code min(k, size())} hits, by score descending, ties by id ascending; exact dot-product scores
    * @throws NullPointerException     if {@code query} is null
    * @throws IllegalArgumentException if {@code k < 1}, {@code searchBeamWidth} is out of range, or
-   *                                  {@code query} has the wrong dimension or a NaN or infinite component
+   *                                  {@code query} has the wrong dimension, a NaN or infinite component or an L2
+   *                                  norm over 1e19
    * @throws IllegalStateException    if the index is closed
    * @throws UncheckedIOException     if reading the graph file fails
    */
@@ -436,7 +437,7 @@ public final class DiskVectorIndex implements AutoCloseable {
      * @return the new index, open (as by {@link DiskVectorIndex#open(Path)})
      * @throws NullPointerException     if an argument, an id or a vector is null
      * @throws IllegalArgumentException if the sizes differ or are zero, an id is blank or repeated, or a vector
-     *                                  has the wrong dimension or a NaN or infinite component
+     *                                  has the wrong dimension, a NaN or infinite component or an L2 norm over 1e19
      * @throws IOException              if writing or reopening fails
      */
     public DiskVectorIndex build(Path directory, List<String> ids, float[][] vectors) throws IOException {
@@ -478,12 +479,7 @@ public final class DiskVectorIndex implements AutoCloseable {
         throw new IllegalArgumentException(
             "vectors[" + i + "] has dimension " + vector.length + ", expected dimension " + dimension);
       }
-      for (int j = 0; j < vector.length; j++) {
-        if (!Float.isFinite(vector[j])) {
-          throw new IllegalArgumentException(
-              "vectors[" + i + "][" + j + "] is " + vector[j] + "; every component must be finite");
-        }
-      }
+      Checks.components(vector, "vectors[" + i + "]");
       return vector;
     }
 

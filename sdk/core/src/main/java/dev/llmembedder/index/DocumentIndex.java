@@ -87,8 +87,8 @@ public final class DocumentIndex implements AutoCloseable {
    * @param document  the document; not null
    * @param embedding {@code float[dimension()]} with finite components; copied
    * @throws NullPointerException     if an argument is null
-   * @throws IllegalArgumentException if {@code embedding} has the wrong dimension or a NaN or infinite
-   *                                  component
+   * @throws IllegalArgumentException if {@code embedding} has the wrong dimension, a NaN or infinite component or
+   *                                  an L2 norm over 1e19
    * @throws IllegalStateException    if the index is closed
    */
   public void add(Document document, float[] embedding) {
@@ -111,7 +111,7 @@ public final class DocumentIndex implements AutoCloseable {
    * @param embeddings {@code float[documents.size()][dimension()]} with finite components; copied
    * @throws NullPointerException     if an argument, a document or an embedding is null
    * @throws IllegalArgumentException if the sizes differ, an id repeats, or an embedding has the wrong
-   *                                  dimension or a NaN or infinite component
+   *                                  dimension, a NaN or infinite component or an L2 norm over 1e19
    * @throws IllegalStateException    if the index is closed
    */
   public void addAll(List<Document> documents, float[][] embeddings) {

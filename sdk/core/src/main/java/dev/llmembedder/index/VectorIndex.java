@@ -90,7 +90,7 @@ public final class VectorIndex implements AutoCloseable {
    * @param vector {@code float[dimension()]} with finite components; copied, so the caller may reuse it
    * @throws NullPointerException     if {@code id} or {@code vector} is null
    * @throws IllegalArgumentException if {@code id} is blank, {@code vector} has the wrong dimension or a
-   *                                  NaN or infinite component
+   *                                  NaN or infinite component or an L2 norm over 1e19
    * @throws IllegalStateException    if the index is closed
    */
   public void add(String id, float[] vector) {
@@ -121,7 +121,7 @@ public final class VectorIndex implements AutoCloseable {
    * @param vectors {@code float[ids.size()][dimension()]} with finite components; copied
    * @throws NullPointerException     if an argument, an id or a vector is null
    * @throws IllegalArgumentException if the sizes differ, an id is blank or repeated, or a vector has the
-   *                                  wrong dimension or a NaN or infinite component
+   *                                  wrong dimension, a NaN or infinite component or an L2 norm over 1e19
    * @throws IllegalStateException    if the index is closed
    */
   public void addAll(List<String> ids, float[][] vectors) {
@@ -298,8 +298,8 @@ public final class VectorIndex implements AutoCloseable {
    * @return {@code min(k, size())} hits, by score descending, ties by id ascending; scores are exact dot
    *         products. Graph search is approximate: a hit may be missing in favour of a slightly worse one.
    * @throws NullPointerException     if {@code query} is null
-   * @throws IllegalArgumentException if {@code k < 1}, or {@code query} has the wrong dimension or a NaN or
-   *                                  infinite component
+   * @throws IllegalArgumentException if {@code k < 1}, or {@code query} has the wrong dimension, a NaN or
+   *                                  infinite component or an L2 norm over 1e19
    * @throws IllegalStateException    if the index is closed
    */
   public List<IndexHit> search(float[] query, int k) {
@@ -317,8 +317,8 @@ public final class VectorIndex implements AutoCloseable {
    *                 is read-locked, so it must not write to this index
    * @return up to {@code k} accepted hits, by score descending, ties by id ascending; exact scores
    * @throws NullPointerException     if {@code query} or {@code idFilter} is null
-   * @throws IllegalArgumentException if {@code k < 1}, or {@code query} has the wrong dimension or a NaN or
-   *                                  infinite component
+   * @throws IllegalArgumentException if {@code k < 1}, or {@code query} has the wrong dimension, a NaN or
+   *                                  infinite component or an L2 norm over 1e19
    * @throws IllegalStateException    if the index is closed
    */
   public List<IndexHit> search(float[] query, int k, Predicate<String> idFilter) {

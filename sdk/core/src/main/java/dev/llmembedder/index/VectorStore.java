@@ -184,6 +184,11 @@ final class VectorStore implements RandomAccessVectorValues {
               + "; embeddings are finite");
         }
       }
+      double norm = Checks.norm(vector);
+      if (norm > Checks.MAX_NORM) { // opened, and the first search overflowed to -Infinity (found by fuzzing)
+        throw new CorruptIndexException(file, "slot " + i + " has L2 norm " + norm + "; embeddings have norm at most "
+            + Checks.MAX_NORM);
+      }
       VectorFloat<?> v = Checks.VECTORS.createFloatVector(vector);
       if (id == null) {
         store.vectors.add(v);

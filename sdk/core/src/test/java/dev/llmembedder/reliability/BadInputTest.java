@@ -23,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
@@ -192,7 +193,7 @@ class BadInputTest {
   }
 
   @Test
-  void nanInfiniteAndWrongDimensionQueryVectorsAreRejected() {
+  void nanInfiniteHugeAndWrongDimensionQueryVectorsAreRejected() {
     float[] nan = new float[encoder.dimension()];
     nan[7] = Float.NaN;
     var e = assertThrows(IllegalArgumentException.class, () -> embedder.knowledge().search(nan, 3));
@@ -200,6 +201,10 @@ class BadInputTest {
     float[] inf = new float[encoder.dimension()];
     inf[0] = Float.POSITIVE_INFINITY;
     assertThrows(IllegalArgumentException.class, () -> embedder.tools().search(inf, 3));
+    float[] huge = new float[encoder.dimension()];
+    Arrays.fill(huge, 3e37f); // finite, but its dot products overflow to infinity
+    var norm = assertThrows(IllegalArgumentException.class, () -> embedder.knowledge().search(huge, 3));
+    assertTrue(norm.getMessage().contains("L2 norm"), norm.getMessage());
     var dim = assertThrows(IllegalArgumentException.class, () -> embedder.knowledge().search(new float[383], 3));
     assertTrue(dim.getMessage().contains("383") && dim.getMessage().contains("384"), dim.getMessage());
     assertThrows(IllegalArgumentException.class, () -> embedder.memory("chat").search(new float[385], 1));
