@@ -212,24 +212,26 @@ class RealEmbeddingsTest {
     AdapterTrainer trainer = AdapterTrainer.builder().forEncoder(encoder).learningRate(2e-4).epochs(30).patience(3)
         .build();
     QueryAdapter identity = QueryAdapter.identity(encoder.modelName(), encoder.dimension(), true);
+    // early stopping on held-out queries: whatever the epochs do, the adapter returned is never worse than none there
     TrainingResult result = trainer.fit(train, validation);
-
-    double trainBefore = trainer.meanLoss(identity, train);
-    double trainAfter = trainer.meanLoss(result.adapter(), train);
     double validationBefore = trainer.meanLoss(identity, validation);
     double validationAfter = trainer.meanLoss(result.adapter(), validation);
-    double[] recallTrain = {recallAt1(identity, queries, 0, 50, queryIds, data, pool, keys),
-        recallAt1(result.adapter(), queries, 0, 50, queryIds, data, pool, keys)};
     double[] recallHeldOut = {recallAt1(identity, queries, 50, 75, queryIds, data, pool, keys),
         recallAt1(result.adapter(), queries, 50, 75, queryIds, data, pool, keys)};
-    System.out.printf("SciFact (50 train queries, %d pool documents, best epoch %d of %d): train loss %.3f -> %.3f,"
-        + " validation loss %.3f -> %.3f, recall@1 train %.2f -> %.2f, held-out %.2f -> %.2f%n", pool.size(),
-        result.bestEpoch(), result.history().size(), trainBefore, trainAfter, validationBefore, validationAfter,
-        recallTrain[0], recallTrain[1], recallHeldOut[0], recallHeldOut[1]);
+    // the same training judged on the training queries themselves: the map does learn them
+    TrainingResult learned = trainer.fit(train, train);
+    double trainBefore = trainer.meanLoss(identity, train);
+    double trainAfter = trainer.meanLoss(learned.adapter(), train);
+    double[] recallTrain = {recallAt1(identity, queries, 0, 50, queryIds, data, pool, keys),
+        recallAt1(learned.adapter(), queries, 0, 50, queryIds, data, pool, keys)};
+    System.out.printf("SciFact (50 train queries, %d pool documents): held out, best epoch %d of %d, validation loss"
+        + " %.3f -> %.3f, recall@1 %.2f -> %.2f; judged on the train queries, best epoch %d, train loss %.3f -> %.3f,"
+        + " recall@1 %.2f -> %.2f%n", pool.size(), result.bestEpoch(), result.history().size(), validationBefore,
+        validationAfter, recallHeldOut[0], recallHeldOut[1], learned.bestEpoch(), trainBefore, trainAfter,
+        recallTrain[0], recallTrain[1]);
     // 50 queries teach a 384 x 384 map the training queries (recall@1 0.84 -> 0.96) but hardly anything that
-    // carries over to other queries (validation loss 1.076 -> 1.075, held-out recall unchanged): early stopping
-    // keeps the first epoch, and never returns an adapter worse than none on the validation queries
-    assertTrue(result.bestEpoch() >= 0, "an epoch beats the untrained adapter on the validation queries");
+    // carries over to other queries (validation loss within 0.5% either way, depending on the int8 embeddings'
+    // batchmates): early stopping keeps an epoch only where it helps the held-out queries, else none
     assertTrue(validationAfter <= validationBefore, validationBefore + " -> " + validationAfter);
     assertTrue(trainAfter < 0.8 * trainBefore, trainBefore + " -> " + trainAfter);
     assertTrue(recallTrain[1] > recallTrain[0] + 0.05, recallTrain[0] + " -> " + recallTrain[1]);
