@@ -36,7 +36,8 @@ import java.util.Map;
  * texts per model run ({@code batchTokens = batch x 512}; default {@code off/1,on/1} for passages,
  * {@code off/32,on/32} for queries) and, optionally, R runs at once of T intra-op threads each
  * ({@link Encoder.Builder#parallelRuns}, {@link Encoder.Builder#intraOpThreads}). Everything else is the encoder's
- * default (as many single-threaded runs at once as cores). Before measuring it prints each configuration's worst cosine against LangChain4j's embeddings of the sample.
+ * default (as many single-threaded runs at once as cores). Before measuring it prints each configuration's worst
+ * cosine against LangChain4j's embeddings of the sample.
  */
 public final class InterleavedEncoderBenchmark {
   private static final int MAX_TOKENS = 512;

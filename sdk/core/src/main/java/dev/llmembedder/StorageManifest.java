@@ -56,7 +56,7 @@ record StorageManifest(String model, int dimension, String output, String poolin
     try {
       if (Files.exists(file)) {
         StorageManifest stored = JSON.readValue(file.toFile(), StorageManifest.class);
-        if (!(stored.output() == null ? stored.equals(mine.withOutput(null)) : stored.equals(mine))) {
+        if (!stored.equals(stored.output() == null ? mine.withOutput(null) : mine)) {
           throw new IllegalArgumentException("storage directory " + storage + " holds embeddings of " + stored
               + ", but this embedder encodes with " + mine + "; use the same model and instructions, or another"
               + " storage directory");

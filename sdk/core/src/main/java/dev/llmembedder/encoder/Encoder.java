@@ -374,8 +374,8 @@ public final class Encoder implements AutoCloseable {
    * What one model run costs beyond its padded tokens, in tokens: the fixed work of a run (a hundred-odd kernel
    * launches) and the lower efficiency of small matrix products. On CPU a run of short queries costs about as much as
    * 8 to 10 more tokens (measured with {@code InterleavedEncoderBenchmark}: batches of 4 to 8 queries beat both 2 and
-   * 32, and a cost of 8 did as well as or better than 0, 16, 24 and 32); on a GPU a run costs far more than a token (512 is a guess, not yet
-   * measured on one).
+   * 32, and a cost of 8 did as well as or better than 0, 16, 24 and 32); on a GPU a run costs far more than a token
+   * (512 is a guess, not yet measured on one).
    */
   static final int CPU_RUN_COST = 8;
   static final int GPU_RUN_COST = 512;

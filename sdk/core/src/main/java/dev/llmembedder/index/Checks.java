@@ -38,8 +38,16 @@ final class Checks {
     return id;
   }
 
-  /** Returns a private copy of {@code vector} as a jvector vector, after checking its length and components. */
+  /** Returns a private copy of {@code vector} as a jvector vector, after {@link #checked checking} it. */
   static VectorFloat<?> vector(float[] vector, int dimension, String name) {
+    return VECTORS.createFloatVector(checked(vector, dimension, name).clone());
+  }
+
+  /**
+   * Returns {@code vector} (not copied) after checking that it is non-null, of length {@code dimension}, with finite
+   * components and an L2 norm at most {@link #MAX_NORM}; the messages name {@code name}.
+   */
+  static float[] checked(float[] vector, int dimension, String name) {
     if (vector == null) {
       throw new NullPointerException(name + " must not be null");
     }
@@ -47,12 +55,6 @@ final class Checks {
       throw new IllegalArgumentException(
           name + " has dimension " + vector.length + ", expected dimension " + dimension);
     }
-    components(vector, name);
-    return VECTORS.createFloatVector(vector.clone());
-  }
-
-  /** Checks that every component of {@code vector} is finite and its L2 norm at most {@link #MAX_NORM}. */
-  static void components(float[] vector, String name) {
     for (int i = 0; i < vector.length; i++) {
       if (!Float.isFinite(vector[i])) {
         throw new IllegalArgumentException(
@@ -64,6 +66,7 @@ final class Checks {
       throw new IllegalArgumentException(name + " has L2 norm " + norm + "; at most " + MAX_NORM
           + " (a larger one overflows float dot products; embeddings have norm 1)");
     }
+    return vector;
   }
 
   static void k(int k) {

@@ -462,25 +462,15 @@ public final class DiskVectorIndex implements AutoCloseable {
         if (id.length() > MAX_ID_BYTES / 3 && id.getBytes(StandardCharsets.UTF_8).length > MAX_ID_BYTES) {
           throw new IllegalArgumentException("ids[" + i + "] is longer than " + MAX_ID_BYTES + " bytes in UTF-8");
         }
-        wrapped.add(Checks.VECTORS.createFloatVector(checkVector(vectors[i], i)));
+        // wrapped, not copied: read only while the index is written
+        float[] vector = Checks.checked(vectors[i], dimension, "vectors[" + i + "]");
+        wrapped.add(Checks.VECTORS.createFloatVector(vector));
       }
       DiskIndexConfig config = new DiskIndexConfig(dimension, vectors.length, pqSubspaces, maxDegree, beamWidth,
           searchBeamWidth);
       RandomAccessVectorValues values = new ListRandomAccessVectorValues(wrapped, dimension);
       Manifest.save(directory, KIND, config, generation -> write(directory, generation, ids, values, config));
       return open(directory);
-    }
-
-    private float[] checkVector(float[] vector, int i) {
-      if (vector == null) {
-        throw new NullPointerException("vectors[" + i + "] must not be null");
-      }
-      if (vector.length != dimension) {
-        throw new IllegalArgumentException(
-            "vectors[" + i + "] has dimension " + vector.length + ", expected dimension " + dimension);
-      }
-      Checks.components(vector, "vectors[" + i + "]");
-      return vector;
     }
 
     private static Map<String, FileEntry> write(Path directory, long generation, List<String> ids,
