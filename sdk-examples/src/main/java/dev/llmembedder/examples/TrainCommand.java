@@ -150,9 +150,10 @@ final class TrainCommand implements Callable<Integer> {
       + " --checkpoint-every steps (default: <out>.ckpt).")
   Path checkpoint;
 
-  @Option(names = "--checkpoint-every", defaultValue = "100",
-      description = "Steps between checkpoints within an epoch (0: epochs only). Default: ${DEFAULT-VALUE}.")
-  int checkpointEvery;
+  @Option(names = "--checkpoint-every",
+      description = "Steps between checkpoints within an epoch (0: epochs only). Default: 100 for an adapter, 10 for"
+          + " --mode full (a step there takes minutes on a CPU, a checkpoint about 4x the model's fp32 size).")
+  Integer checkpointEvery;
 
   @Option(names = "--resume", description = "Continue from an existing checkpoint (same data and options); without"
       + " it an existing checkpoint is an error.")
@@ -187,16 +188,7 @@ final class TrainCommand implements Callable<Integer> {
     }
     int epochs = this.epochs != null ? this.epochs : 10;
     double learningRate = this.learningRate != null ? this.learningRate : 1e-3;
-    Path ckpt = checkpoint != null ? checkpoint : out.resolveSibling(out.getFileName() + ".ckpt");
-    if (Files.exists(ckpt) && !resume) {
-      throw new IllegalArgumentException("checkpoint " + ckpt.toAbsolutePath().normalize() + " exists; pass --resume"
-          + " to continue that run, or delete it to train afresh");
-    }
-    if (resume && !Files.exists(ckpt)) {
-      System.out.println("No checkpoint at " + ckpt + ": training from the start");
-    } else if (resume) {
-      System.out.println("Resuming from " + ckpt);
-    }
+    Path ckpt = checkpointFile();
     BeirDataset eval = evalData != null ? DatasetOptions.load(evalData, evalSplit) : null;
 
     List<TrainingExample> examples = readExamples();
@@ -216,7 +208,7 @@ final class TrainCommand implements Callable<Integer> {
       try (ProgressBar bar = Corpora.progressBar("Training", totalSteps, " steps")) {
         AdapterTrainer trainer = AdapterTrainer.builder().forEncoder(encoder).loss(lossFunction())
             .learningRate(learningRate).weightDecay(weightDecay).epochs(epochs).patience(patience).seed(seed)
-            .checkpoint(ckpt).checkpointEverySteps(checkpointEvery).listener(new TrainingListener() {
+            .checkpoint(ckpt).checkpointEverySteps(checkpointEvery != null ? checkpointEvery : 100).listener(new TrainingListener() {
               @Override
               public void onStep(int epoch, int stepInEpoch, double stepLoss) {
                 bar.stepTo((long) epoch * split.train().size() + stepInEpoch + 1);
@@ -246,10 +238,7 @@ final class TrainCommand implements Callable<Integer> {
 
   /** {@code --mode full}: fine-tunes the encoder's weights, exports the model directory, evaluates before and after. */
   private int trainFull() throws Exception {
-    if (resume || checkpoint != null) {
-      throw new IllegalArgumentException("--mode full keeps no checkpoints (--resume, --checkpoint): an interrupted"
-          + " run starts again");
-    }
+    Path ckpt = checkpointFile();
     int epochs = this.epochs != null ? this.epochs : 1;
     BeirDataset eval = evalData != null ? DatasetOptions.load(evalData, evalSplit) : null;
     List<TrainingExample> examples = readExamples();
@@ -267,7 +256,7 @@ final class TrainCommand implements Callable<Integer> {
         .learningRate(learningRate != null ? learningRate : 1e-5).warmupFraction(warmup).weightDecay(weightDecay)
         .epochs(epochs).patience(patience).batchSize(batchSize).accumulationSteps(accumulate)
         .queryMaxTokens(queryMaxTokens).keyMaxTokens(keyMaxTokens).chunkTokens(chunkTokens).seed(seed)
-        .device(device);
+        .device(device).checkpoint(ckpt).checkpointEverySteps(checkpointEvery != null ? checkpointEvery : 10);
     if (model.modelDir != null) {
       b.modelDirectory(model.modelDir, model.family);
     } else {
@@ -287,6 +276,8 @@ final class TrainCommand implements Callable<Integer> {
       fullResult = tuner.fit(trainExamples, validationExamples);
       tuner.export(out);
     }
+    // the run is done and its model written: the next `train` with this --out starts afresh
+    Files.deleteIfExists(ckpt);
     System.out.printf("%n| epoch | train loss | validation loss |%n|-------|------------|-----------------|%n");
     for (EpochStats s : fullResult.history()) {
       System.out.printf(Locale.ROOT, "| %5d | %10.5f | %15.5f |%s%n", s.epoch(), s.trainLoss(), s.validationLoss(),
@@ -303,6 +294,24 @@ final class TrainCommand implements Callable<Integer> {
           eval.name(), eval.split(), nDcgBefore, nDcgAfter, nDcgAfter - nDcgBefore);
     }
     return 0;
+  }
+
+  /**
+   * The checkpoint file of this run ({@code --checkpoint}, else {@code <out>.ckpt}); refuses an existing one without
+   * {@code --resume}.
+   */
+  private Path checkpointFile() {
+    Path ckpt = checkpoint != null ? checkpoint : out.resolveSibling(out.getFileName() + ".ckpt");
+    if (Files.exists(ckpt) && !resume) {
+      throw new IllegalArgumentException("checkpoint " + ckpt.toAbsolutePath().normalize() + " exists; pass --resume"
+          + " to continue that run, or delete it to train afresh");
+    }
+    if (resume && !Files.exists(ckpt)) {
+      System.out.println("No checkpoint at " + ckpt + ": training from the start");
+    } else if (resume) {
+      System.out.println("Resuming from " + ckpt);
+    }
+    return ckpt;
   }
 
   private ModelFamily family() {

@@ -115,6 +115,7 @@ class TrainerCommandsTest {
         "--query-max-tokens", "32", "--lr", "1e-5");
     assertEquals(0, rc);
     System.out.printf("train --mode full: %.1f s%n", (System.nanoTime() - start) / 1e9);
+    assertFalse(Files.exists(dir.resolve("bge-small-toy.ckpt")), "the finished run's checkpoint is removed");
     assertEquals(1, train.fullResult.history().size());
     assertEquals(2, train.fullResult.steps(), "6 training rows in batches of 4");
     assertTrue(Double.isFinite(train.fullResult.baselineValidationLoss()));
@@ -125,35 +126,34 @@ class TrainerCommandsTest {
   }
 
   @Test
-  void fullModeRefusesTheQuantisedPresetAndCheckpoints(@TempDir Path dir) throws IOException {
+  void fullModeRefusesTheQuantisedPreset(@TempDir Path dir) throws IOException {
     Path data = dir.resolve("rows.jsonl");
     Files.writeString(data, "{\"query\": \"q\", \"pos\": [\"p\"], \"neg\": [\"n\"], \"task\": \"qa\"}\n");
-    for (List<String> extra : List.of(List.of("--model", "bge-small-en-v1.5-int8"), List.of("--resume"))) {
-      StringWriter err = new StringWriter();
-      CommandLine cli = Cli.commandLine();
-      cli.setErr(new PrintWriter(err, true));
-      List<String> args = new ArrayList<>(List.of("train", "--mode", "full", "--data", data.toString(), "--out",
-          dir.resolve("model").toString(), "--negatives", "1"));
-      args.addAll(extra);
-      assertEquals(1, cli.execute(args.toArray(String[]::new)));
-      assertTrue(err.toString().startsWith("error: ") && (err.toString().contains("quantised")
-          || err.toString().contains("no checkpoints")), err.toString());
-    }
+    StringWriter err = new StringWriter();
+    CommandLine cli = Cli.commandLine();
+    cli.setErr(new PrintWriter(err, true));
+    assertEquals(1, cli.execute("train", "--mode", "full", "--data", data.toString(), "--out",
+        dir.resolve("model").toString(), "--negatives", "1", "--model", "bge-small-en-v1.5-int8"));
+    assertTrue(err.toString().startsWith("error: ") && err.toString().contains("quantised"), err.toString());
   }
 
   @Test
   void anExistingCheckpointNeedsResume(@TempDir Path dir) throws IOException {
     Path data = dir.resolve("rows.jsonl");
     Files.writeString(data, "{\"query\": \"q\", \"pos\": [\"p\"], \"neg\": [\"n\"], \"task\": \"qa\"}\n");
-    Path adapter = dir.resolve("adapter.bin");
     Files.writeString(dir.resolve("adapter.bin.ckpt"), "state");
-    StringWriter err = new StringWriter();
-    CommandLine cli = Cli.commandLine();
-    cli.setErr(new PrintWriter(err, true));
-    int rc = cli.execute("train", "--data", data.toString(), "--out", adapter.toString());
-    assertEquals(1, rc);
-    assertTrue(err.toString().startsWith("error: checkpoint ") && err.toString().contains("pass --resume"),
-        err.toString());
+    Files.writeString(dir.resolve("model.ckpt"), "state");
+    for (List<String> out : List.of(List.of("--out", dir.resolve("adapter.bin").toString()),
+        List.of("--mode", "full", "--out", dir.resolve("model").toString()))) {
+      StringWriter err = new StringWriter();
+      CommandLine cli = Cli.commandLine();
+      cli.setErr(new PrintWriter(err, true));
+      List<String> args = new ArrayList<>(List.of("train", "--data", data.toString()));
+      args.addAll(out);
+      assertEquals(1, cli.execute(args.toArray(String[]::new)));
+      assertTrue(err.toString().startsWith("error: checkpoint ") && err.toString().contains("pass --resume"),
+          err.toString());
+    }
   }
 
   @Test

@@ -4,7 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmembedder.encoder.Task;
+import dev.llmembedder.trainer.internal.AtomicFile;
 import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -118,7 +122,8 @@ public final class TrainingData {
   public static void write(Path file, Iterable<? extends TrainingExample> examples) throws IOException {
     Objects.requireNonNull(file, "file");
     Objects.requireNonNull(examples, "examples");
-    AtomicWrite.write(file, out -> {
+    AtomicFile.write(file, stream -> {
+      Writer out = new OutputStreamWriter(stream, StandardCharsets.UTF_8.newEncoder());
       int position = 0;
       for (TrainingExample example : examples) {
         if (example == null) {
@@ -128,6 +133,7 @@ public final class TrainingData {
         out.write('\n');
         position++;
       }
+      out.flush();
     });
   }
 

@@ -1,16 +1,14 @@
 package dev.llmembedder.trainer.train;
 
+import dev.llmembedder.trainer.internal.AtomicFile;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -120,7 +118,7 @@ final class TrainingState {
     crc.update(body);
     out.writeInt((int) crc.getValue());
     out.flush();
-    writeAtomically(file, bytes.toByteArray());
+    AtomicFile.write(file, bytes.toByteArray());
   }
 
   /**
@@ -211,33 +209,5 @@ final class TrainingState {
 
   private static IllegalArgumentException corrupt(Path file, String problem) {
     return new IllegalArgumentException("training checkpoint " + file + " " + problem);
-  }
-
-  private static void writeAtomically(Path file, byte[] content) throws IOException {
-    Path target = file.toAbsolutePath();
-    Path dir = target.getParent();
-    Files.createDirectories(dir);
-    Path temp = dir.resolve(target.getFileName() + ".tmp");
-    try {
-      try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE,
-          StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-        ByteBuffer buffer = ByteBuffer.wrap(content);
-        while (buffer.hasRemaining()) {
-          channel.write(buffer);
-        }
-        channel.force(true);
-      }
-      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (IOException e) {
-      Files.deleteIfExists(temp);
-      throw e;
-    }
-    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-      channel.force(true);
-    } catch (IOException e) {
-      if (!System.getProperty("os.name", "").startsWith("Windows")) {
-        throw e; // Windows cannot fsync a directory; its rename is durable on its own
-      }
-    }
   }
 }

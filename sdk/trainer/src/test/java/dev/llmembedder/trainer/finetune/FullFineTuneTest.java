@@ -1,6 +1,7 @@
 package dev.llmembedder.trainer.finetune;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
@@ -16,6 +17,7 @@ import dev.llmembedder.eval.CorpusDoc;
 import dev.llmembedder.trainer.data.Batches;
 import dev.llmembedder.trainer.data.TrainingExample;
 import dev.llmembedder.trainer.testing.SharedData;
+import dev.llmembedder.trainer.train.TrainingListener;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -230,6 +232,95 @@ class FullFineTuneTest {
           agree, moved);
       assertTrue(agree >= 0.9999, "the exported ONNX model reproduces the trained DJL model: " + agree);
       assertTrue(moved < 0.9999, "training changed the model: " + moved);
+    }
+  }
+
+  private static EncoderFineTuner.Builder smallRun() {
+    return EncoderFineTuner.builder().preset(ModelPreset.BGE_SMALL_EN_V15).batchSize(2).epochs(2).patience(0)
+        .learningRate(5e-5).warmupFraction(0.25).weightDecay(0.01).keyMaxTokens(48).queryMaxTokens(32);
+  }
+
+  @Test
+  void anInterruptedRunResumesFromItsCheckpointAndEndsAsTheUninterruptedOne(@TempDir Path dir) throws IOException {
+    // 6 claims in batches of 2, 2 epochs: 6 optimiser steps; a checkpoint every 4 steps and after each epoch
+    List<TrainingExample> train = claims(20, 6, true);
+    List<TrainingExample> validation = claims(30, 2, false);
+    List<String> probe = List.of(train.get(0).query(), train.get(0).positives().get(0));
+    String instruction = onnx.instructions().forTask(Task.QA).query();
+    FineTuneResult expected;
+    float[][] expectedEmbeddings;
+    try (EncoderFineTuner whole = smallRun().build()) {
+      expected = whole.fit(train, validation);
+      expectedEmbeddings = whole.encode(probe, instruction, 64);
+    }
+    assertEquals(6, expected.steps());
+
+    Path checkpoint = dir.resolve("run.ckpt");
+    RuntimeException crash = new IllegalStateException("killed");
+    try (EncoderFineTuner first = smallRun().checkpoint(checkpoint).checkpointEverySteps(4)
+        .listener(new TrainingListener() {
+          @Override
+          public void onStep(int epoch, int stepInEpoch, double loss) {
+            if (epoch == 1 && stepInEpoch == 1) {
+              throw crash; // after step 5; the last checkpoint is from step 4 (epoch 1, batch 0)
+            }
+          }
+        }).build()) {
+      assertThrows(IllegalStateException.class, () -> first.fit(train, validation));
+    }
+    assertTrue(Files.size(checkpoint) > 3 * 130_000_000L, "weights and both moments: " + Files.size(checkpoint));
+    List<Integer> resumedSteps = new ArrayList<>();
+    FineTuneResult resumed;
+    float[][] resumedEmbeddings;
+    try (EncoderFineTuner second = smallRun().checkpoint(checkpoint).listener(new TrainingListener() {
+      @Override
+      public void onStep(int epoch, int stepInEpoch, double loss) {
+        resumedSteps.add(epoch * 10 + stepInEpoch);
+      }
+    }).build()) {
+      resumed = second.fit(train, validation);
+      resumedEmbeddings = second.encode(probe, instruction, 64);
+    }
+    assertEquals(List.of(11, 12), resumedSteps, "resumed at epoch 1, batch 1");
+    assertEquals(expected.steps(), resumed.steps());
+    assertEquals(expected.batches(), resumed.batches());
+    assertEquals(expected.bestEpoch(), resumed.bestEpoch());
+    assertEquals(expected.history().size(), resumed.history().size());
+    for (int e = 0; e < expected.history().size(); e++) {
+      assertEquals(expected.history().get(e).trainLoss(), resumed.history().get(e).trainLoss(), 1e-6);
+      assertEquals(expected.history().get(e).validationLoss(), resumed.history().get(e).validationLoss(), 1e-6);
+    }
+    for (int i = 0; i < probe.size(); i++) {
+      double c = cosine(expectedEmbeddings[i], resumedEmbeddings[i]);
+      assertTrue(c >= 0.999999, "the resumed run ends where the uninterrupted one does: cosine " + c);
+    }
+
+    // the finished run's checkpoint: fit returns its result and weights at once
+    try (EncoderFineTuner third = smallRun().checkpoint(checkpoint).build()) {
+      FineTuneResult again = third.fit(train, validation);
+      assertEquals(resumed.history(), again.history());
+      float[][] againEmbeddings = third.encode(probe, instruction, 64);
+      assertTrue(cosine(resumedEmbeddings[0], againEmbeddings[0]) >= 0.9999999);
+    }
+    // another run's settings, other examples and a damaged file are refused, naming the file
+    try (EncoderFineTuner other = smallRun().learningRate(1e-4).checkpoint(checkpoint).build()) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> other.fit(train, validation));
+      assertTrue(e.getMessage().contains(checkpoint.toString()) && e.getMessage().contains("another run"),
+          e.getMessage());
+      e = assertThrows(IllegalArgumentException.class, () -> other.fit(train.subList(0, 4), validation));
+      assertTrue(e.getMessage().contains("another run"), e.getMessage());
+    }
+    try (EncoderFineTuner same = smallRun().checkpoint(checkpoint).build()) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> same.fit(train.subList(0, 4), validation));
+      assertTrue(e.getMessage().contains("other data"), e.getMessage());
+      try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(checkpoint,
+          java.nio.file.StandardOpenOption.WRITE)) {
+        channel.write(java.nio.ByteBuffer.wrap(new byte[] {42, 42, 42}), Files.size(checkpoint) / 2);
+      }
+      e = assertThrows(IllegalArgumentException.class, () -> same.fit(train, validation));
+      assertTrue(e.getMessage().contains(checkpoint.toString()) && e.getMessage().contains("checksum"),
+          e.getMessage());
     }
   }
 

@@ -1,12 +1,10 @@
-package dev.llmembedder.trainer.data;
+package dev.llmembedder.trainer.internal;
 
-import java.io.BufferedWriter;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
+import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -16,22 +14,33 @@ import java.security.SecureRandom;
 /**
  * Replaces a file atomically: the content goes to a temporary file beside it, which is fsynced, renamed over the
  * target ({@code ATOMIC_MOVE}) and made durable by an fsync of the directory. A crash or an exception at any moment
- * leaves the old file (or none) in place, never a partial one. Concurrent writers of one target do not corrupt it:
- * the last rename wins.
+ * leaves the old file (or none) in place, never a partial one. Concurrent writers of one target do not corrupt it: the
+ * last rename wins. The one way the trainer writes its files (training rows, checkpoints, exported models).
+ *
+ * <p>Internal to the trainer: not API, may change without notice. Stateless and thread-safe.
  */
-final class AtomicWrite {
+public final class AtomicFile {
   private static final SecureRandom RANDOM = new SecureRandom();
 
-  private AtomicWrite() {}
+  private AtomicFile() {}
 
-  /** Writes the UTF-8 text content of one file. */
+  /** Writes the content of one file; the stream is buffered, and flushed and closed by {@link #write}. */
   @FunctionalInterface
-  interface Body {
-    void writeTo(Writer out) throws IOException;
+  public interface Body {
+    void writeTo(OutputStream out) throws IOException;
   }
 
-  /** Writes {@code target} through {@code body}, creating its parent directories. */
-  static void write(Path target, Body body) throws IOException {
+  /** Writes {@code content} to {@code target}, creating its parent directories. */
+  public static void write(Path target, byte[] content) throws IOException {
+    write(target, out -> out.write(content));
+  }
+
+  /**
+   * Writes {@code target} through {@code body}, creating its parent directories.
+   *
+   * @throws IOException if the body or the file system fails; the target is then as it was
+   */
+  public static void write(Path target, Body body) throws IOException {
     Path absolute = target.toAbsolutePath();
     Path dir = absolute.getParent();
     Files.createDirectories(dir);
@@ -41,9 +50,8 @@ final class AtomicWrite {
     boolean moved = false;
     try {
       try (channel) {
-        // not closed: closing would close the channel, which the try block owns
-        Writer out = new BufferedWriter(new OutputStreamWriter(Channels.newOutputStream(channel),
-            StandardCharsets.UTF_8.newEncoder()), 1 << 16);
+        // not closed: closing it would close the channel, which the try block owns
+        OutputStream out = new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16);
         body.writeTo(out);
         out.flush();
         channel.force(true);

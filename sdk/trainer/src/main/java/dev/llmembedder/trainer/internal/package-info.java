@@ -1,0 +1,2 @@
+/** Internals shared by the trainer's packages; not API, may change without notice. */
+package dev.llmembedder.trainer.internal;
