@@ -1299,8 +1299,8 @@ public final class Encoder implements AutoCloseable {
 
     /**
      * Whether to rewrite a BERT-like graph at load time into ONNX Runtime's fused operators (default on; CPU only):
-     * each self-attention block becomes one {@code Attention} node ({@code QAttention} for a dynamically quantized
-     * graph), and for fp32 each bias + residual + layer norm one {@code SkipLayerNormalization}; with CLS pooling and
+     * each self-attention block becomes one {@code Attention} node (for a dynamically quantized graph, its attention
+     * core one {@code MultiHeadAttention} node, the quantized projections as exported), and for fp32 each bias + residual + layer norm one {@code SkipLayerNormalization}; with CLS pooling and
      * right padding the last layer is computed for the CLS row only (about 7% fewer FLOPs on 320-token texts). The
      * embeddings are the same (cosine >= 0.9999 fp32, >= 0.999 int8, tested on SciFact); a graph of any other form
      * runs as exported (the reason is logged at debug level). The rewrite holds two to three times the model's size

@@ -16,7 +16,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Not a test: a plain main that runs one text of {@code seq} tokens through a preset's graph as exported and as
+ * Not a test: a plain main that runs one text of {@code seq} tokens (or a batch of such texts: an optional fourth
+ * argument) through a preset's graph as exported and as
  * {@link GraphRewrite} rewrites it, each in a single-threaded ONNX Runtime session at ALL_OPT with ONNX Runtime's
  * profiler on, and prints the share of each operator type in the node time of the runs after the first (the
  * figures in {@code benchmarks/README.md}). Run from {@code sdk/core} after {@code test-compile}:
@@ -34,19 +35,20 @@ final class GraphProfile {
     ModelPreset preset = args[0].equals("int8") ? ModelPreset.BGE_SMALL_EN_V15_INT8 : ModelPreset.BGE_SMALL_EN_V15;
     int seq = Integer.parseInt(args[1]);
     int runs = Integer.parseInt(args[2]);
+    int batch = args.length > 3 ? Integer.parseInt(args[3]) : 1;
     byte[] exported;
     try (InputStream in = GraphProfile.class.getClassLoader().getResourceAsStream(preset.onnxResource())) {
       exported = in.readAllBytes();
     }
     GraphRewrite.Result rewritten = GraphRewrite.rewrite(exported, "last_hidden_state", true, preset.name())
         .orElseThrow();
-    System.out.println(preset + ", one text of " + seq + " tokens, " + runs + " runs, 1 thread; rewrite: "
+    System.out.println(preset + ", " + batch + " text(s) of " + seq + " tokens, " + runs + " runs, 1 thread; rewrite: "
         + rewritten);
-    profile("exported", exported, seq, runs);
-    profile("rewritten", rewritten.model(), seq, runs);
+    profile("exported", exported, batch, seq, runs);
+    profile("rewritten", rewritten.model(), batch, seq, runs);
   }
 
-  private static void profile(String label, byte[] model, int seq, int runs) throws Exception {
+  private static void profile(String label, byte[] model, int batch, int seq, int runs) throws Exception {
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     Path dir = Files.createTempDirectory("ort-profile");
     String file;
@@ -56,20 +58,22 @@ final class GraphProfile {
       o.setIntraOpNumThreads(1);
       o.enableProfiling(dir.resolve("profile").toString());
       try (OrtSession s = env.createSession(model, o)) {
-        long[] ids = new long[seq];
-        long[] mask = new long[seq];
-        for (int i = 0; i < seq; i++) {
-          ids[i] = 1000 + (i * 37) % 20000;
-          mask[i] = 1;
+        long[] ids = new long[batch * seq];
+        long[] mask = new long[batch * seq];
+        for (int b = 0; b < batch; b++) {
+          for (int i = 0; i < seq; i++) {
+            ids[b * seq + i] = 1000 + (i * 37 + b * 101) % 20000;
+            mask[b * seq + i] = 1;
+          }
+          ids[b * seq] = 101;
+          ids[b * seq + seq - 1] = 102;
         }
-        ids[0] = 101;
-        ids[seq - 1] = 102;
-        long[] shape = {1, seq};
+        long[] shape = {batch, seq};
         for (int r = 0; r < runs; r++) {
           Map<String, OnnxTensor> in = new HashMap<>();
           in.put("input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape));
           in.put("attention_mask", OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape));
-          in.put("token_type_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(new long[seq]), shape));
+          in.put("token_type_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(new long[batch * seq]), shape));
           long t0 = System.nanoTime();
           try (OrtSession.Result out = s.run(in)) {
             millis[r] = (System.nanoTime() - t0) / 1e6;
