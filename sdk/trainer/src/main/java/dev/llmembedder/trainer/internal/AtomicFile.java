@@ -15,7 +15,8 @@ import java.security.SecureRandom;
  * Replaces a file atomically: the content goes to a temporary file beside it, which is fsynced, renamed over the
  * target ({@code ATOMIC_MOVE}) and made durable by an fsync of the directory. A crash or an exception at any moment
  * leaves the old file (or none) in place, never a partial one. Concurrent writers of one target do not corrupt it: the
- * last rename wins. The one way the trainer writes its files (training rows, checkpoints, exported models).
+ * last rename wins. The one way the trainer writes its files (training rows, checkpoints, exported models, score
+ * settings).
  *
  * <p>Internal to the trainer: not API, may change without notice. Stateless and thread-safe.
  */
@@ -66,7 +67,8 @@ public final class AtomicFile {
     }
   }
 
-  private static void fsyncDirectory(Path dir) throws IOException {
+  /** Makes a rename in {@code dir} durable (a no-op on Windows, which cannot fsync a directory). */
+  public static void fsyncDirectory(Path dir) throws IOException {
     try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
       channel.force(true);
     } catch (IOException e) {

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmembedder.encoder.Task;
 import dev.llmembedder.trainer.data.TrainingExample;
+import dev.llmembedder.trainer.internal.AtomicFile;
 import java.io.BufferedInputStream;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
@@ -212,23 +213,13 @@ public final class ScoreFile {
       }
     }
     Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    fsyncDirectory(target.getParent());
+    AtomicFile.fsyncDirectory(target.getParent());
     Files.deleteIfExists(settingsPath);
     return new Result(total, resumed, scored, kept, noAnswers, noCandidates, size - keep);
   }
 
   private void writeSettings(Path settingsPath) throws IOException {
-    Path temp = settingsPath.resolveSibling(settingsPath.getFileName() + ".tmp");
-    try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-        StandardOpenOption.TRUNCATE_EXISTING)) {
-      ByteBuffer buffer = ByteBuffer.wrap(settings.getBytes(StandardCharsets.UTF_8));
-      while (buffer.hasRemaining()) {
-        channel.write(buffer);
-      }
-      channel.force(true);
-    }
-    Files.move(temp, settingsPath, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    fsyncDirectory(settingsPath.getParent());
+    AtomicFile.write(settingsPath, settings.getBytes(StandardCharsets.UTF_8));
   }
 
   /** The non-blank lines of the input. */
@@ -355,16 +346,6 @@ public final class ScoreFile {
 
   private static IOException malformed(Path in, int row, String problem) {
     return new IOException(in + ": row " + (row + 1) + " (non-blank lines counted) " + problem);
-  }
-
-  private static void fsyncDirectory(Path dir) throws IOException {
-    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-      channel.force(true);
-    } catch (IOException e) {
-      if (!System.getProperty("os.name", "").startsWith("Windows")) {
-        throw e;
-      }
-    }
   }
 
   /** Options of a {@link ScoreFile}. Not thread-safe. */
