@@ -2,6 +2,7 @@ package dev.llmembedder.trainer.finetune;
 
 import ai.djl.ndarray.NDArray;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -66,6 +67,13 @@ final class AdamWOptimizer {
   /** Weight decay applies to weight matrices and embeddings, not to biases and LayerNorm parameters. */
   static boolean decays(String name) {
     return name.endsWith(".weight") && !name.contains("LayerNorm");
+  }
+
+  /** Zeroes the moments: the next step is step 1 of a new run. */
+  void reset() {
+    for (Map<String, NDArray> moments : List.of(first, second)) {
+      moments.values().forEach(m -> m.subi(m));
+    }
   }
 
   Map<String, NDArray> first() {

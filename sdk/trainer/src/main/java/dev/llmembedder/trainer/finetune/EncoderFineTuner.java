@@ -13,10 +13,10 @@ import dev.llmembedder.encoder.Pooling;
 import dev.llmembedder.encoder.Task;
 import dev.llmembedder.trainer.data.Batches;
 import dev.llmembedder.trainer.data.TrainingExample;
+import dev.llmembedder.trainer.internal.AtomicFile;
 import dev.llmembedder.trainer.loss.InfoNceLoss;
 import dev.llmembedder.trainer.loss.ScoreLoss;
 import dev.llmembedder.trainer.loss.Targets;
-import dev.llmembedder.trainer.internal.AtomicFile;
 import dev.llmembedder.trainer.train.EpochStats;
 import dev.llmembedder.trainer.train.TrainingListener;
 import java.io.IOException;
@@ -341,6 +341,7 @@ public final class EncoderFineTuner implements AutoCloseable {
    */
   private FineTuneState startOrResume(String configuration, long fingerprint) {
     if (checkpoint == null || !Files.exists(checkpoint)) {
+      optimizer.reset(); // a fresh run: no moments from an earlier fit on these weights
       return new FineTuneState(configuration, fingerprint);
     }
     FineTuneState.Tensors[] tensors = new FineTuneState.Tensors[1];
