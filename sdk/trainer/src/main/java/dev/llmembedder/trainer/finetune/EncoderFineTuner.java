@@ -829,7 +829,8 @@ public final class EncoderFineTuner implements AutoCloseable {
     /**
      * Where to write the run's state, and resume from when it exists (see the class comment): weights, AdamW's moments
      * and the position, about four times the model's fp32 size (530 MB for bge-small-en-v1.5 while an earlier epoch's
-     * weights are kept, 400 MB otherwise). Default: none, an interrupted run starts again.
+     * weights are kept, 400 MB otherwise), which resuming reads into the Java heap once. Default: none, an
+     * interrupted run starts again.
      */
     public Builder checkpoint(Path file) {
       this.checkpoint = Objects.requireNonNull(file, "file");
