@@ -14,6 +14,7 @@ import dev.llmembedder.encoder.Task;
 import dev.llmembedder.trainer.data.Batches;
 import dev.llmembedder.trainer.data.TrainingExample;
 import dev.llmembedder.trainer.internal.AtomicFile;
+import dev.llmembedder.trainer.internal.RunIdentity;
 import dev.llmembedder.trainer.loss.InfoNceLoss;
 import dev.llmembedder.trainer.loss.ScoreLoss;
 import dev.llmembedder.trainer.loss.Targets;
@@ -351,16 +352,8 @@ public final class EncoderFineTuner implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read fine-tuning checkpoint " + checkpoint + ": " + e.getMessage(), e);
     }
-    if (!state.configuration.equals(configuration)) {
-      throw new IllegalArgumentException("fine-tuning checkpoint " + checkpoint + " belongs to another run: it was"
-          + " trained with {" + state.configuration + "}, this fine-tuner has {" + configuration + "}; use the same"
-          + " settings to resume, or delete the checkpoint to start afresh");
-    }
-    if (state.dataFingerprint != fingerprint) {
-      throw new IllegalArgumentException(String.format(Locale.ROOT, "fine-tuning checkpoint %s was trained on other"
-          + " data (fingerprint %016x, these examples %016x); pass the same examples in the same order to resume,"
-          + " or delete the checkpoint to start afresh", checkpoint, state.dataFingerprint, fingerprint));
-    }
+    RunIdentity.requireSameRun(checkpoint, "fine-tuning", "fine-tuner", "examples", state.configuration,
+        configuration, state.dataFingerprint, fingerprint);
     Map<String, NDArray> parameters = model.parameters();
     FineTuneState.Tensors t = tensors[0];
     for (Map<String, float[]> values : List.of(t.weights(), t.first(), t.second())) {
@@ -390,16 +383,11 @@ public final class EncoderFineTuner implements AutoCloseable {
 
   /** Every setting that changes the trained weights, as text: a checkpoint resumes only the same configuration. */
   private String configuration() {
-    StringBuilder losses = new StringBuilder(describe(defaultLoss));
-    taskLosses.forEach((task, loss) -> losses.append(", ").append(task.id()).append(": ").append(describe(loss)));
+    String losses = RunIdentity.losses(defaultLoss, taskLosses);
     return String.format(Locale.ROOT, "model=%s, loss=%s, learningRate=%s, warmupFraction=%s, weightDecay=%s,"
         + " epochs=%d, patience=%d, batchSize=%d, accumulationSteps=%d, queryMaxTokens=%d, keyMaxTokens=%d, seed=%d",
         source.name(), losses, learningRate, warmupFraction, weightDecay, epochs, patience, batchSize,
         accumulationSteps, queryMaxTokens, keyMaxTokens, seed);
-  }
-
-  private static String describe(ScoreLoss loss) {
-    return loss instanceof Record ? loss.toString() : loss.getClass().getName();
   }
 
   /** CRC32C over the examples' tasks, texts and teacher scores, train then validation. */

@@ -3,6 +3,7 @@ package dev.llmembedder.trainer.train;
 import dev.llmembedder.encoder.Encoder;
 import dev.llmembedder.encoder.QueryAdapter;
 import dev.llmembedder.encoder.Task;
+import dev.llmembedder.trainer.internal.RunIdentity;
 import dev.llmembedder.trainer.loss.InfoNceLoss;
 import dev.llmembedder.trainer.loss.ScoreLoss;
 import java.io.IOException;
@@ -298,16 +299,8 @@ public final class AdapterTrainer {
       } catch (IOException e) {
         throw new UncheckedIOException("cannot read training checkpoint " + checkpoint + ": " + e.getMessage(), e);
       }
-      if (!state.configuration.equals(configuration)) {
-        throw new IllegalArgumentException("training checkpoint " + checkpoint + " belongs to another run: it was"
-            + " trained with {" + state.configuration + "}, this trainer has {" + configuration + "}; use the same"
-            + " settings to resume, or delete the checkpoint to start afresh");
-      }
-      if (state.dataFingerprint != fingerprint) {
-        throw new IllegalArgumentException(String.format(Locale.ROOT, "training checkpoint %s was trained on other"
-            + " data (fingerprint %016x, these batches %016x); pass the same batches in the same order to resume,"
-            + " or delete the checkpoint to start afresh", checkpoint, state.dataFingerprint, fingerprint));
-      }
+      RunIdentity.requireSameRun(checkpoint, "training", "trainer", "batches", state.configuration, configuration,
+          state.dataFingerprint, fingerprint);
       LOG.info("Resuming from {}: epoch {}, step {} of the epoch, {} steps in all", checkpoint, state.epoch,
           state.stepInEpoch, state.step);
       return state;
@@ -344,15 +337,10 @@ public final class AdapterTrainer {
 
   /** Every setting that changes the trained weights, as text: a checkpoint resumes only the same configuration. */
   private String configuration(int d) {
-    StringBuilder losses = new StringBuilder(describe(defaultLoss));
-    taskLosses.forEach((task, loss) -> losses.append(", ").append(task.id()).append(": ").append(describe(loss)));
+    String losses = RunIdentity.losses(defaultLoss, taskLosses);
     return String.format(Locale.ROOT, "model=%s, dimension=%d, bias=%b, loss=%s, learningRate=%s, betas=(%s, %s),"
         + " epsilon=%s, weightDecay=%s, epochs=%d, patience=%d, seed=%d, evaluator=%b", modelName, d, bias, losses,
         learningRate, beta1, beta2, epsilon, weightDecay, epochs, patience, seed, evaluator != null);
-  }
-
-  private static String describe(ScoreLoss loss) {
-    return loss instanceof Record ? loss.toString() : loss.getClass().getName();
   }
 
   /** CRC32C over the batches' shapes, tasks, labels and embeddings, train then validation. */
