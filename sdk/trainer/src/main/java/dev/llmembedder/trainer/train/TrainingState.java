@@ -118,7 +118,7 @@ final class TrainingState {
     crc.update(body);
     out.writeInt((int) crc.getValue());
     out.flush();
-    AtomicFile.write(file, bytes.toByteArray());
+    AtomicFile.write(file, bytes::writeTo); // no second copy of the state
   }
 
   /**
