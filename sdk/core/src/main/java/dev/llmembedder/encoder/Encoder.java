@@ -1300,12 +1300,13 @@ public final class Encoder implements AutoCloseable {
     /**
      * Whether to rewrite a BERT-like graph at load time into ONNX Runtime's fused operators (default on; CPU only):
      * each self-attention block becomes one {@code Attention} node (for a dynamically quantized graph, its attention
-     * core one {@code MultiHeadAttention} node, the quantized projections as exported), and for fp32 each bias + residual + layer norm one {@code SkipLayerNormalization}; with CLS pooling and
-     * right padding the last layer is computed for the CLS row only (about 7% fewer FLOPs on 320-token texts). The
-     * embeddings are the same (cosine >= 0.9999 fp32, >= 0.999 int8, tested on SciFact); a graph of any other form
-     * runs as exported (the reason is logged at debug level). The rewrite holds two to three times the model's size
-     * on the Java heap for a moment while the encoder loads (about 400 MB for the fp32 preset); if that heap is not
-     * there, the graph runs as exported and a warning says so. Off runs every graph as exported. Figures:
+     * core one {@code MultiHeadAttention} node, the quantized projections as exported), and for fp32 each bias +
+     * residual + layer norm one {@code SkipLayerNormalization}; with CLS pooling and right padding the last layer is
+     * computed for the CLS row only (about 7% fewer FLOPs on 320-token texts). The embeddings are the same (cosine >=
+     * 0.9999 fp32, >= 0.999 int8, tested on SciFact); a graph of any other form runs as exported (the reason is logged
+     * at debug level). The rewrite holds two to three times the model's size on the Java heap for a moment while the
+     * encoder loads (about 400 MB for the fp32 preset); if that heap is not there, the graph runs as exported and a
+     * warning says so. Off runs every graph as exported. Figures:
      * {@code benchmarks/README.md}.
      */
     public Builder graphRewrite(boolean on) {
