@@ -128,6 +128,11 @@ final class TrainCommand implements Callable<Integer> {
       description = "--mode full: batches per optimiser step (gradient accumulation). Default: ${DEFAULT-VALUE}.")
   int accumulate;
 
+  @Option(names = "--max-grad-norm", defaultValue = "0",
+      description = "--mode full: clip each step's gradients to this global L2 norm (HuggingFace's Trainer: 1.0);"
+          + " 0 for none. Default: ${DEFAULT-VALUE}.")
+  double maxGradNorm;
+
   @Option(names = "--warmup", defaultValue = "0.1",
       description = "--mode full: fraction of the steps with a rising learning rate. Default: ${DEFAULT-VALUE}.")
   double warmup;
@@ -208,7 +213,8 @@ final class TrainCommand implements Callable<Integer> {
       try (ProgressBar bar = Corpora.progressBar("Training", totalSteps, " steps")) {
         AdapterTrainer trainer = AdapterTrainer.builder().forEncoder(encoder).loss(lossFunction())
             .learningRate(learningRate).weightDecay(weightDecay).epochs(epochs).patience(patience).seed(seed)
-            .checkpoint(ckpt).checkpointEverySteps(checkpointEvery != null ? checkpointEvery : 100).listener(new TrainingListener() {
+            .checkpoint(ckpt).checkpointEverySteps(checkpointEvery != null ? checkpointEvery : 100)
+            .listener(new TrainingListener() {
               @Override
               public void onStep(int epoch, int stepInEpoch, double stepLoss) {
                 bar.stepTo((long) epoch * split.train().size() + stepInEpoch + 1);
@@ -254,7 +260,7 @@ final class TrainCommand implements Callable<Integer> {
     double nDcgBefore = eval != null ? ndcg10(eval, null) : Double.NaN;
     EncoderFineTuner.Builder b = EncoderFineTuner.builder().loss(lossFunction())
         .learningRate(learningRate != null ? learningRate : 1e-5).warmupFraction(warmup).weightDecay(weightDecay)
-        .epochs(epochs).patience(patience).batchSize(batchSize).accumulationSteps(accumulate)
+        .maxGradNorm(maxGradNorm).epochs(epochs).patience(patience).batchSize(batchSize).accumulationSteps(accumulate)
         .queryMaxTokens(queryMaxTokens).keyMaxTokens(keyMaxTokens).chunkTokens(chunkTokens).seed(seed)
         .device(device).checkpoint(ckpt).checkpointEverySteps(checkpointEvery != null ? checkpointEvery : 10);
     if (model.modelDir != null) {

@@ -12,12 +12,18 @@ import java.util.Map;
  * (0.9, 0.999) and eps 1e-8 (HuggingFace's defaults, which LLM-Embedder trains with). Its own rather than DJL's
  * because a checkpoint must save and restore the moments, which DJL's optimizers keep private.
  *
+ * <p>Before the update, the gradients may be clipped to a global L2 norm, as PyTorch's
+ * {@code torch.nn.utils.clip_grad_norm_} does it (HuggingFace's Trainer calls it with {@code max_grad_norm}, default
+ * 1.0): every gradient is multiplied by {@code min(1, maxNorm / (norm + 1e-6))}, {@code norm} taken over all of them.
+ *
  * <p>The moments live beside the weights (same device, one copy of each weight twice over). Not thread-safe.
  */
 final class AdamWOptimizer {
   static final double BETA1 = 0.9;
   static final double BETA2 = 0.999;
   static final double EPSILON = 1e-8;
+  /** Added to the norm before dividing, as in {@code clip_grad_norm_}. */
+  static final double CLIP_EPSILON = 1e-6;
 
   /** First and second moments, by parameter name, in the model's parameter order. */
   private final Map<String, NDArray> first = new LinkedHashMap<>();
@@ -36,14 +42,19 @@ final class AdamWOptimizer {
    * @param t this step's number, from 1 (the bias corrections)
    * @param learningRate this step's rate
    * @param weightDecay decoupled decay of the parameters that {@link #decays} names; 0 for none
+   * @param maxGradNorm the global L2 norm the gradients are clipped to first; 0 for no clipping
    */
-  void step(Map<String, NDArray> parameters, long t, double learningRate, double weightDecay) {
+  void step(Map<String, NDArray> parameters, long t, double learningRate, double weightDecay, double maxGradNorm) {
+    double clip = maxGradNorm > 0 ? Math.min(1, maxGradNorm / (gradientNorm(parameters) + CLIP_EPSILON)) : 1;
     double correction1 = 1 - Math.pow(BETA1, t);
     double sqrtCorrection2 = Math.sqrt(1 - Math.pow(BETA2, t));
     parameters.forEach((name, weight) -> {
       NDArray m = first.get(name);
       NDArray v = second.get(name);
       try (NDArray gradient = weight.getGradient()) {
+        if (clip < 1) {
+          gradient.muli(clip);
+        }
         if (weightDecay > 0 && decays(name)) {
           weight.muli(1 - learningRate * weightDecay);
         }
@@ -62,6 +73,17 @@ final class AdamWOptimizer {
         gradient.subi(gradient); // in place: the next batch accumulates from zero
       }
     });
+  }
+
+  /** The L2 norm of all the parameters' gradients together, as one vector. */
+  private static double gradientNorm(Map<String, NDArray> parameters) {
+    double sumOfSquares = 0;
+    for (NDArray weight : parameters.values()) {
+      try (NDArray gradient = weight.getGradient(); NDArray squared = gradient.square(); NDArray sum = squared.sum()) {
+        sumOfSquares += sum.getFloat();
+      }
+    }
+    return Math.sqrt(sumOfSquares);
   }
 
   /** Weight decay applies to weight matrices and embeddings, not to biases and LayerNorm parameters. */

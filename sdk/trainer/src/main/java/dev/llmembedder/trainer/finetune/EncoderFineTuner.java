@@ -57,18 +57,19 @@ import org.slf4j.LoggerFactory;
  * (see {@link #encode}), without dropout, and gives the ONNX Runtime encoder's embeddings to a cosine of at least
  * 0.9999 ({@code FullFineTuneTest}). Only BERT-like encoders (BGE, LLM-Embedder, E5) are supported.
  *
- * <p><b>A step.</b> Each batch ({@link Batches}: one task per batch, so in-batch negatives are homogeneous) scores every
- * query against every candidate of the batch, in the layout of {@link ScoreLoss}, with the loss of the batch's task.
- * The losses are plain Java on embeddings, so the step runs in three passes (Gao et al., "Scaling Deep Contrastive
- * Learning Batch Size under Memory Limited Setup", arXiv:2101.06983, "gradient cache"): (1) embed every text of the
- * batch without gradients, in chunks of at most {@link Builder#chunkTokens} padded tokens; (2) the loss and its
- * gradient with respect to each embedding, {@code dL/de}, from the {@link ScoreLoss}; (3) embed each chunk again under
- * a gradient collector and back-propagate {@code sum(e * dL/de)}, whose gradient with respect to every weight is that
- * chunk's exact share of {@code dL/dweights}. Memory is thus bounded by one chunk's activations whatever the batch
- * size, and the gradients are those of the whole batch (without dropout the two forward passes agree). With
- * {@link Builder#accumulationSteps} {@code > 1} the gradients of that many batches are averaged before AdamW steps
- * (AdamW as PyTorch's: decoupled weight decay, none on biases and LayerNorm parameters; linear warm-up then linear
- * decay of the learning rate, as HuggingFace's default schedule).
+ * <p><b>A step.</b> Each batch ({@link Batches}: one task per batch, so in-batch negatives are homogeneous) scores
+ * every query against every candidate of the batch, in the layout of {@link ScoreLoss}, with the loss of the batch's
+ * task. The losses are plain Java on embeddings, so the step runs in three passes (Gao et al., "Scaling Deep
+ * Contrastive Learning Batch Size under Memory Limited Setup", arXiv:2101.06983, "gradient cache"): (1) embed every
+ * text of the batch without gradients, in chunks of at most {@link Builder#chunkTokens} padded tokens; (2) the loss
+ * and its gradient with respect to each embedding, {@code dL/de}, from the {@link ScoreLoss}; (3) embed each chunk
+ * again under a gradient collector and back-propagate {@code sum(e * dL/de)}, whose gradient with respect to every
+ * weight is that chunk's exact share of {@code dL/dweights}. Memory is thus bounded by one chunk's activations
+ * whatever the batch size, and the gradients are those of the whole batch (without dropout the two forward passes
+ * agree). With {@link Builder#accumulationSteps} {@code > 1} the gradients of that many batches are averaged before
+ * AdamW steps (AdamW as PyTorch's: decoupled weight decay, none on biases and LayerNorm parameters; optional
+ * clipping of the gradients' global norm, {@link Builder#maxGradNorm}; linear warm-up then linear decay of the
+ * learning rate, as HuggingFace's default schedule).
  *
  * <p><b>Epochs.</b> Each epoch draws new batches ({@link Batches#epoch}); after it the validation examples' mean loss
  * (forward only) decides early stopping, and the best epoch's weights (the untrained ones included) are kept and are
@@ -101,6 +102,7 @@ public final class EncoderFineTuner implements AutoCloseable {
   private final double learningRate;
   private final double warmupFraction;
   private final double weightDecay;
+  private final double maxGradNorm;
   private final int epochs;
   private final int patience;
   private final int batchSize;
@@ -121,6 +123,7 @@ public final class EncoderFineTuner implements AutoCloseable {
     this.learningRate = b.learningRate;
     this.warmupFraction = b.warmupFraction;
     this.weightDecay = b.weightDecay;
+    this.maxGradNorm = b.maxGradNorm;
     this.epochs = b.epochs;
     this.patience = b.patience;
     this.batchSize = b.batchSize;
@@ -274,7 +277,7 @@ public final class EncoderFineTuner implements AutoCloseable {
         if ((s + 1) % accumulationSteps == 0 || last) {
           state.steps++;
           optimizer.step(model.parameters(), state.steps, learningRate(state.steps, totalSteps, warmup),
-              weightDecay);
+              weightDecay, maxGradNorm);
           state.batchInEpoch = s + 1;
           if (checkpoint != null && checkpointEverySteps > 0 && state.steps % checkpointEverySteps == 0 && !last) {
             save(state, start);
@@ -387,7 +390,9 @@ public final class EncoderFineTuner implements AutoCloseable {
     return String.format(Locale.ROOT, "model=%s, loss=%s, learningRate=%s, warmupFraction=%s, weightDecay=%s,"
         + " epochs=%d, patience=%d, batchSize=%d, accumulationSteps=%d, queryMaxTokens=%d, keyMaxTokens=%d, seed=%d",
         source.name(), losses, learningRate, warmupFraction, weightDecay, epochs, patience, batchSize,
-        accumulationSteps, queryMaxTokens, keyMaxTokens, seed);
+        accumulationSteps, queryMaxTokens, keyMaxTokens, seed)
+        // named only when set, so that a checkpoint of a run without clipping still resumes
+        + (maxGradNorm > 0 ? ", maxGradNorm=" + maxGradNorm : "");
   }
 
   /** CRC32C over the examples' tasks, texts and teacher scores, train then validation. */
@@ -664,6 +669,7 @@ public final class EncoderFineTuner implements AutoCloseable {
     private double learningRate = 1e-5;
     private double warmupFraction = 0.1;
     private double weightDecay;
+    private double maxGradNorm;
     private int epochs = 1;
     private int patience = 1;
     private int batchSize = 16;
@@ -754,6 +760,22 @@ public final class EncoderFineTuner implements AutoCloseable {
         throw new IllegalArgumentException("weightDecay is " + weightDecay + "; must be finite and non-negative");
       }
       this.weightDecay = weightDecay;
+      return this;
+    }
+
+    /**
+     * Clips the gradients of each optimiser step to this global L2 norm before AdamW's update, as PyTorch's
+     * {@code clip_grad_norm_} does (HuggingFace's Trainer, which LLM-Embedder's training code builds on, clips to
+     * 1.0 by default). Default 0: no clipping, the setting of the figures in the README.
+     *
+     * @throws IllegalArgumentException if {@code maxNorm} is negative, NaN or infinite
+     */
+    public Builder maxGradNorm(double maxNorm) {
+      if (!(maxNorm >= 0) || !Double.isFinite(maxNorm)) {
+        throw new IllegalArgumentException("maxGradNorm is " + maxNorm + "; must be 0 (no clipping) or a positive"
+            + " finite norm");
+      }
+      this.maxGradNorm = maxNorm;
       return this;
     }
 

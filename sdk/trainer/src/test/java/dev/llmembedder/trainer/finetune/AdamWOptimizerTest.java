@@ -1,6 +1,7 @@
 package dev.llmembedder.trainer.finetune;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -10,51 +11,105 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** AdamW's update on DJL arrays against the formula of {@code torch.optim.AdamW}, computed in plain Java. */
+/**
+ * AdamW's update on DJL arrays against the formulas of {@code torch.optim.AdamW} and
+ * {@code torch.nn.utils.clip_grad_norm_}, computed in plain Java.
+ */
 class AdamWOptimizerTest {
+  private static final float[] W0 = {1.0f, -2.0f, 0.5f};
+  private static final float[] B0 = {0.25f, -0.75f, 3.0f};
+  private static final double LR = 0.1;
+  private static final double DECAY = 0.01;
+  /** Gradients [step][parameter][element]: both parameters, the same each step. */
+  private static final double[][][] SAME = {{{0.5, -1.0, 2.0}, {-0.25, 0.125, 4.0}},
+      {{0.5, -1.0, 2.0}, {-0.25, 0.125, 4.0}}};
+  /** A step with a global norm of 46.2, then one of 0.46: clipping to 1 changes their balance in the moments. */
+  private static final double[][][] LARGE_THEN_SMALL = {{{5, -10, 20}, {-2.5, 1.25, 40}},
+      {{0.05, 0.1, -0.2}, {0.025, -0.0125, 0.4}}};
+
   @Test
   void stepsAsPyTorchsAdamWWithDecayOnWeightsOnlyAndZeroesTheGradients() {
+    float[][] actual = twoSteps(SAME, 0);
+    float[][] expected = expected(SAME, 0);
+    assertArrayEquals(expected[0], actual[0], 1e-5f);
+    assertArrayEquals(expected[1], actual[1], 1e-5f);
+  }
+
+  @Test
+  void clipsTheGlobalGradientNormBeforeTheUpdateAsClipGradNorm() {
+    float[][] clipped = twoSteps(LARGE_THEN_SMALL, 1.0);
+    float[][] expected = expected(LARGE_THEN_SMALL, 1.0);
+    assertArrayEquals(expected[0], clipped[0], 1e-5f);
+    assertArrayEquals(expected[1], clipped[1], 1e-5f);
+    // and clipping made a difference that the comparison above can see
+    float[][] unclipped = expected(LARGE_THEN_SMALL, 0);
+    double difference = 0;
+    for (int p = 0; p < 2; p++) {
+      for (int i = 0; i < 3; i++) {
+        difference = Math.max(difference, Math.abs(unclipped[p][i] - clipped[p][i]));
+      }
+    }
+    assertTrue(difference > 1e-3, "clipping changed the weights by only " + difference);
+    // a norm above the gradients' changes nothing
+    float[][] loose = twoSteps(LARGE_THEN_SMALL, 1000);
+    assertArrayEquals(unclipped[0], loose[0], 1e-5f);
+    assertArrayEquals(unclipped[1], loose[1], 1e-5f);
+  }
+
+  /** Two steps of the optimiser on a weight and a bias whose gradients are exactly {@code g[step]}. */
+  private static float[][] twoSteps(double[][][] g, double maxGradNorm) {
     PyTorch.offline();
     try (NDManager manager = NDManager.newBaseManager(ai.djl.Device.cpu(), "PyTorch")) {
-      float[] w0 = {1.0f, -2.0f, 0.5f};
-      float[] b0 = {0.25f, -0.75f, 3.0f};
       Map<String, NDArray> parameters = new LinkedHashMap<>();
-      parameters.put("layer.dense.weight", manager.create(w0.clone()));
-      parameters.put("layer.dense.bias", manager.create(b0.clone()));
+      parameters.put("layer.dense.weight", manager.create(W0.clone()));
+      parameters.put("layer.dense.bias", manager.create(B0.clone()));
       parameters.values().forEach(p -> p.setRequiresGradient(true));
       AdamWOptimizer adamW = new AdamWOptimizer(parameters);
-      double lr = 0.1;
-      double decay = 0.01;
-      double[][] g = {{0.5, -1.0, 2.0}, {-0.25, 0.125, 4.0}};
-      // expected: two steps of torch.optim.AdamW on each parameter, with the same gradients each step
-      double[][] w = {toDouble(w0), toDouble(b0)};
-      double[][] m = new double[2][3];
-      double[][] v = new double[2][3];
       for (int t = 1; t <= 2; t++) {
         try (GradientCollector collector = Engine.getEngine("PyTorch").newGradientCollector()) {
-          NDArray loss = parameters.get("layer.dense.weight").mul(manager.create(toFloat(g[0]))).sum()
-              .add(parameters.get("layer.dense.bias").mul(manager.create(toFloat(g[1]))).sum());
-          collector.backward(loss); // gradients: exactly g
+          NDArray loss = parameters.get("layer.dense.weight").mul(manager.create(toFloat(g[t - 1][0]))).sum()
+              .add(parameters.get("layer.dense.bias").mul(manager.create(toFloat(g[t - 1][1]))).sum());
+          collector.backward(loss);
         }
-        adamW.step(parameters, t, lr, decay);
-        for (int p = 0; p < 2; p++) {
-          for (int i = 0; i < 3; i++) {
-            if (p == 0) {
-              w[p][i] *= 1 - lr * decay; // decoupled decay, weights only
-            }
-            m[p][i] = 0.9 * m[p][i] + 0.1 * g[p][i];
-            v[p][i] = 0.999 * v[p][i] + 0.001 * g[p][i] * g[p][i];
-            double mHat = m[p][i] / (1 - Math.pow(0.9, t));
-            double vHat = v[p][i] / (1 - Math.pow(0.999, t));
-            w[p][i] -= lr * mHat / (Math.sqrt(vHat) + 1e-8);
-          }
+        adamW.step(parameters, t, LR, DECAY, maxGradNorm);
+        assertArrayEquals(new float[3], parameters.get("layer.dense.weight").getGradient().toFloatArray(),
+            "the step zeroes the gradients");
+      }
+      float[][] result = {parameters.get("layer.dense.weight").toFloatArray(),
+          parameters.get("layer.dense.bias").toFloatArray()};
+      adamW.close();
+      return result;
+    }
+  }
+
+  /** The same two steps by the formulas, in doubles. */
+  private static float[][] expected(double[][][] g, double maxGradNorm) {
+    double[][] w = {toDouble(W0), toDouble(B0)};
+    double[][] m = new double[2][3];
+    double[][] v = new double[2][3];
+    for (int t = 1; t <= 2; t++) {
+      double sumOfSquares = 0;
+      for (double[] parameter : g[t - 1]) {
+        for (double x : parameter) {
+          sumOfSquares += x * x;
         }
       }
-      assertArrayEquals(toFloat(w[0]), parameters.get("layer.dense.weight").toFloatArray(), 1e-5f);
-      assertArrayEquals(toFloat(w[1]), parameters.get("layer.dense.bias").toFloatArray(), 1e-5f);
-      assertArrayEquals(new float[3], parameters.get("layer.dense.weight").getGradient().toFloatArray());
-      adamW.close();
+      double clip = maxGradNorm > 0 ? Math.min(1, maxGradNorm / (Math.sqrt(sumOfSquares) + 1e-6)) : 1;
+      for (int p = 0; p < 2; p++) {
+        for (int i = 0; i < 3; i++) {
+          double gradient = g[t - 1][p][i] * clip;
+          if (p == 0) {
+            w[p][i] *= 1 - LR * DECAY; // decoupled decay, weights only
+          }
+          m[p][i] = 0.9 * m[p][i] + 0.1 * gradient;
+          v[p][i] = 0.999 * v[p][i] + 0.001 * gradient * gradient;
+          double mHat = m[p][i] / (1 - Math.pow(0.9, t));
+          double vHat = v[p][i] / (1 - Math.pow(0.999, t));
+          w[p][i] -= LR * mHat / (Math.sqrt(vHat) + 1e-8);
+        }
+      }
     }
+    return new float[][] {toFloat(w[0]), toFloat(w[1])};
   }
 
   private static double[] toDouble(float[] f) {

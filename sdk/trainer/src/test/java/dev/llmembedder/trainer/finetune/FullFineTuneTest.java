@@ -310,6 +310,12 @@ class FullFineTuneTest {
       e = assertThrows(IllegalArgumentException.class, () -> other.fit(train.subList(0, 4), validation));
       assertTrue(e.getMessage().contains("another run"), e.getMessage());
     }
+    try (EncoderFineTuner clipped = smallRun().maxGradNorm(1.0).checkpoint(checkpoint).build()) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> clipped.fit(train, validation));
+      assertTrue(e.getMessage().contains("another run"), "clipping is a setting of the run: " + e.getMessage());
+    }
+    IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> smallRun().maxGradNorm(-1));
+    assertTrue(bad.getMessage().contains("maxGradNorm is -1.0"), bad.getMessage());
     try (EncoderFineTuner same = smallRun().checkpoint(checkpoint).build()) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
           () -> same.fit(train.subList(0, 4), validation));
