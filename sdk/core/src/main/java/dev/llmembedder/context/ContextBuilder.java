@@ -45,7 +45,8 @@ import java.util.function.Function;
  * even the best hit does not fit, every hit is dropped: the sections are empty, {@code render()} is {@code ""},
  * {@code tokenCount()} is 0 and {@code dropped()} lists them all. Each hit's rendering is counted once, and the final
  * rendering once more to check it (tokenizers that do not count concatenations additively may cost a few more
- * counts); the result always satisfies {@code tokenCount() <= maxTokens}.
+ * counts); the result always satisfies {@code tokenCount() <= maxTokens}. Without a budget nothing is tokenized
+ * while building: {@link PromptContext#tokenCount()} counts on its first call.
  *
  * <p>Not thread-safe (one builder per query); the retrievers it consults are.
  */
@@ -350,9 +351,13 @@ public final class ContextBuilder {
       List<ToolHit> tools) {
     TokenCounter counter = new TokenCounter(encoder);
     String full = template.render(knowledge, memory, examples, tools);
+    if (maxTokens == 0) { // no budget: counted if and when the caller asks
+      return new PromptContext(query, knowledge, memory, examples, tools, List.of(), template, full, -1,
+          counter::count);
+    }
     int fullTokens = counter.count(full);
-    if (maxTokens == 0 || fullTokens <= maxTokens) {
-      return new PromptContext(query, knowledge, memory, examples, tools, List.of(), template, full, fullTokens);
+    if (fullTokens <= maxTokens) {
+      return new PromptContext(query, knowledge, memory, examples, tools, List.of(), template, full, fullTokens, null);
     }
     int separator = counter.count(template.separator());
     int m = memory.size();
@@ -449,13 +454,16 @@ public final class ContextBuilder {
         for (int i = byScore.size() - 1; i >= kept; i--) {
           dropped.add(byScore.get(i).hit());
         }
-        return new PromptContext(query, k, mem, e, t, dropped, template, text, tokens);
+        return new PromptContext(query, k, mem, e, t, dropped, template, text, tokens, null);
       }
       kept--;
     }
   }
 
-  /** Tokens as {@link PromptContext#tokenCount()} counts them: without the tokenizer's special tokens. */
+  /**
+   * Tokens as {@link PromptContext#tokenCount()} counts them: without the tokenizer's special tokens. Thread-safe (a
+   * context built without a budget counts through it from any thread): {@code special} is counted again at worst.
+   */
   private static final class TokenCounter {
     private final Encoder encoder;
     private int special = -1;

@@ -246,6 +246,36 @@ class ContextBuilderTest {
   }
 
   @Test
+  void withoutABudgetTheTokensAreCountedOnTheFirstAskAndNeedTheEncoderOpenThen() {
+    PromptContext lazy = full(QUESTION).build();
+    assertTrue(lazy.toString().contains("tokens not counted yet"), lazy.toString());
+    int n = lazy.tokenCount();
+    assertEquals(tokens(lazy.render()), n);
+    assertTrue(n > 100, n + " tokens");
+    assertEquals(n, lazy.tokenCount());
+    assertTrue(lazy.toString().contains(n + " tokens"), lazy.toString());
+    // with a budget the count is made while building, and is the same
+    assertEquals(n, full(QUESTION).maxTokens(n).build().tokenCount());
+
+    Encoder own = Encoder.builder().preset(ModelPreset.BGE_SMALL_EN_V15).queryCacheSize(0).build();
+    PromptContext counted;
+    PromptContext uncounted;
+    try (LlmEmbedder e = LlmEmbedder.builder().encoder(own).build()) {
+      e.knowledge().addAll(PASSAGES);
+      counted = e.context(QUESTION).knowledge(2).build();
+      counted.tokenCount();
+      uncounted = e.context(QUESTION).knowledge(2).build();
+    }
+    own.close();
+    assertEquals(tokens(counted.render()), counted.tokenCount(), "a count made before closing stays");
+    IllegalStateException closed = assertThrows(IllegalStateException.class, uncounted::tokenCount);
+    assertTrue(closed.getMessage().contains("is closed") && closed.getMessage().contains("before closing"),
+        closed.getMessage());
+    assertTrue(uncounted.toString().contains("tokens not counted yet"), uncounted.toString());
+    assertEquals(counted.render(), uncounted.render());
+  }
+
+  @Test
   void aBudgetBelowEveryHitDropsEverythingAndSaysSo() {
     PromptContext whole = full(QUESTION).build();
     int hits = kept(whole).size();
