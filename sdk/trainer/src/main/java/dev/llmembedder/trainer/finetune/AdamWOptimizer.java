@@ -51,18 +51,15 @@ final class AdamWOptimizer {
     parameters.forEach((name, weight) -> {
       NDArray m = first.get(name);
       NDArray v = second.get(name);
-      try (NDArray gradient = weight.getGradient()) {
-        if (clip < 1) {
-          gradient.muli(clip);
-        }
+      try (NDArray gradient = weight.getGradient()) { // clip x gradient, the factor folded into the moments' updates
         if (weightDecay > 0 && decays(name)) {
           weight.muli(1 - learningRate * weightDecay);
         }
-        try (NDArray scaled = gradient.mul(1 - BETA1)) {
+        try (NDArray scaled = gradient.mul((1 - BETA1) * clip)) {
           m.muli(BETA1).addi(scaled);
         }
         try (NDArray squared = gradient.square()) {
-          v.muli(BETA2).addi(squared.muli(1 - BETA2));
+          v.muli(BETA2).addi(squared.muli((1 - BETA2) * clip * clip));
         }
         try (NDArray denominator = v.sqrt()) {
           denominator.divi(sqrtCorrection2).addi(EPSILON);

@@ -29,18 +29,13 @@ class AdamWOptimizerTest {
 
   @Test
   void stepsAsPyTorchsAdamWWithDecayOnWeightsOnlyAndZeroesTheGradients() {
-    float[][] actual = twoSteps(SAME, 0);
-    float[][] expected = expected(SAME, 0);
-    assertArrayEquals(expected[0], actual[0], 1e-5f);
-    assertArrayEquals(expected[1], actual[1], 1e-5f);
+    assertSameWeights(expected(SAME, 0), twoSteps(SAME, 0));
   }
 
   @Test
   void clipsTheGlobalGradientNormBeforeTheUpdateAsClipGradNorm() {
     float[][] clipped = twoSteps(LARGE_THEN_SMALL, 1.0);
-    float[][] expected = expected(LARGE_THEN_SMALL, 1.0);
-    assertArrayEquals(expected[0], clipped[0], 1e-5f);
-    assertArrayEquals(expected[1], clipped[1], 1e-5f);
+    assertSameWeights(expected(LARGE_THEN_SMALL, 1.0), clipped);
     // and clipping made a difference that the comparison above can see
     float[][] unclipped = expected(LARGE_THEN_SMALL, 0);
     double difference = 0;
@@ -51,9 +46,13 @@ class AdamWOptimizerTest {
     }
     assertTrue(difference > 1e-3, "clipping changed the weights by only " + difference);
     // a norm above the gradients' changes nothing
-    float[][] loose = twoSteps(LARGE_THEN_SMALL, 1000);
-    assertArrayEquals(unclipped[0], loose[0], 1e-5f);
-    assertArrayEquals(unclipped[1], loose[1], 1e-5f);
+    assertSameWeights(unclipped, twoSteps(LARGE_THEN_SMALL, 1000));
+  }
+
+  /** The weight's and the bias's values, {@code [parameter][element]}, to float precision. */
+  private static void assertSameWeights(float[][] expected, float[][] actual) {
+    assertArrayEquals(expected[0], actual[0], 1e-5f, "weight");
+    assertArrayEquals(expected[1], actual[1], 1e-5f, "bias");
   }
 
   /** Two steps of the optimiser on a weight and a bias whose gradients are exactly {@code g[step]}. */
